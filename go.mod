@@ -1,0 +1,3 @@
+module github.com/netfetch/netfetch
+
+go 1.26
