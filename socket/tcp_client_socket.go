@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
 )
@@ -163,7 +165,7 @@ func (s *TCPClientSocket) Read(buf []byte, cb net.CompletionCallback) int {
 }
 
 func (s *TCPClientSocket) waitRead(buf []byte, cb net.CompletionCallback) {
-	s.waitReady(s.raw.Read, func() {
+	s.waitReady(s.raw.Read, unix.POLLIN, func() {
 		if rv, done := s.tryRead(buf); done {
 			s.readPending = false
 			cb(rv)
@@ -199,30 +201,36 @@ func (s *TCPClientSocket) tryRead(buf []byte) (rv int, done bool) {
 }
 
 // waitReady waits off the loop until the connection is readable (wait =
-// raw.Read) or writable (wait = raw.Write), then runs then on the loop,
-// unless the socket was disconnected meanwhile. The goroutine only waits: it
-// never touches the caller's buffer, which stays the loop's.
-func (s *TCPClientSocket) waitReady(wait func(func(uintptr) bool) error, then func()) {
+// raw.Read, events = POLLIN) or writable (raw.Write, POLLOUT), then runs
+// then on the loop, unless the socket was disconnected meanwhile. The
+// goroutine only waits: it never touches the caller's buffer, which stays
+// the loop's.
+func (s *TCPClientSocket) waitReady(wait func(func(uintptr) bool) error, events int16, then func()) {
 	gen := s.generation
 	go func() {
-		first := true
-		// Returning false asks the netpoller to park until the fd is ready.
-		// An error (the fd was closed) ends the wait too; the next
-		// syscall on the loop reports it.
-		_ = wait(func(uintptr) bool {
-			if first {
-				first = false
-				return false
-			}
-			return true
-		})
+		// The netpoller forgets readiness it saw before this call, so the
+		// callback asks the kernel first and parks (returns false) only
+		// when the fd is really not ready; an error (the fd was closed) ends
+		// the wait too, and the next syscall on the loop reports it.
+		_ = wait(func(fd uintptr) bool { return fdReady(fd, events) })
 		s.loop.Post(func() {
-			if gen != s.generation {
-				return
+			if gen == s.generation {
+				then()
 			}
-			then()
 		})
 	}()
+}
+
+// fdReady polls fd without blocking.
+func fdReady(fd uintptr, events int16) bool {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
+	for {
+		n, err := unix.Poll(pfd, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != nil || n > 0
+	}
 }
 
 // Write implements StreamSocket.
@@ -239,7 +247,7 @@ func (s *TCPClientSocket) Write(buf []byte, cb net.CompletionCallback) int {
 }
 
 func (s *TCPClientSocket) waitWrite(buf []byte, cb net.CompletionCallback) {
-	s.waitReady(s.raw.Write, func() {
+	s.waitReady(s.raw.Write, unix.POLLOUT, func() {
 		if rv, done := s.tryWrite(buf); done {
 			s.writePending = false
 			cb(rv)
