@@ -57,7 +57,12 @@ func (q *systemRequest) Cancel() {
 }
 
 func (q *systemRequest) describe() string {
-	hp := gonet.JoinHostPort(q.host, strconv.Itoa(int(q.port)))
+	// JoinHostPort adds the brackets of an IPv6 literal itself.
+	host := q.host
+	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	hp := gonet.JoinHostPort(host, strconv.Itoa(int(q.port)))
 	if q.params.Scheme != "" {
 		return q.params.Scheme + "://" + hp
 	}

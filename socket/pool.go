@@ -447,7 +447,11 @@ func (p *ClientSocketPool) ReleaseSocket(id GroupID, s StreamSocket) {
 			req.nl.AddEvent(netlog.EventSocketPoolReusedAnExistingSocket, func(netlog.CaptureMode) netlog.Params {
 				return netlog.Params{"idle_ms": 0}
 			})
-			p.handOut(g, req, s, ReusedIdle, 0)
+			reuse := UnusedIdle
+			if s.WasEverUsed() {
+				reuse = ReusedIdle
+			}
+			p.handOut(g, req, s, reuse, 0)
 			p.complete(req, net.OK)
 		} else {
 			g.idle = append(g.idle, idleSocket{socket: s, since: p.now()})

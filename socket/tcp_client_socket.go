@@ -33,7 +33,7 @@ type TCPClientSocket struct {
 	// generation changes on Disconnect so that results of operations that
 	// were in flight are dropped.
 	generation   uint64
-	connectOp    net.Op
+	cancelDial   context.CancelFunc
 	connectIdx   int
 	connectCB    net.CompletionCallback
 	readPending  bool
@@ -82,7 +82,15 @@ func (s *TCPClientSocket) startAttempt() {
 		return netlog.Params{"address": addr.String()}
 	})
 	gen := s.generation
-	s.connectOp = net.Go(s.loop, func(ctx context.Context) (*gonet.TCPConn, error) {
+	// Disconnect cancels the dial through dialCtx rather than cancelling
+	// the Op: done must still run, to close a connection whose dial had
+	// already succeeded when the socket was given up.
+	dialCtx, cancelDial := context.WithCancel(context.Background())
+	s.cancelDial = cancelDial
+	net.Go(s.loop, func(ctx context.Context) (*gonet.TCPConn, error) {
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		defer context.AfterFunc(dialCtx, stop)()
 		var d gonet.Dialer
 		c, err := d.DialContext(ctx, "tcp", addr.String())
 		if err != nil {
@@ -90,6 +98,7 @@ func (s *TCPClientSocket) startAttempt() {
 		}
 		return c.(*gonet.TCPConn), nil
 	}, func(c *gonet.TCPConn, err error) {
+		cancelDial()
 		if gen != s.generation {
 			if c != nil {
 				c.Close()
@@ -284,7 +293,9 @@ func (s *TCPClientSocket) tryWrite(buf []byte) (rv int, done bool) {
 // Disconnect implements StreamSocket.
 func (s *TCPClientSocket) Disconnect() {
 	s.generation++
-	s.connectOp.Cancel()
+	if s.cancelDial != nil {
+		s.cancelDial()
+	}
 	s.readPending, s.writePending = false, false
 	if s.conn != nil {
 		s.conn.Close()
