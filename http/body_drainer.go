@@ -17,7 +17,7 @@ const (
 // bodyDrainer reads the rest of a response body off a stream the
 // transaction no longer wants, then gives the connection back.
 type bodyDrainer struct {
-	loop    *net.Loop
+	session *Session
 	stream  Stream
 	buf     []byte
 	total   int
@@ -26,13 +26,16 @@ type bodyDrainer struct {
 }
 
 // drainAndClose releases stream, draining its body first when that is cheap.
-func drainAndClose(loop *net.Loop, stream Stream) {
+// The session keeps the drainer until it ends, so that Session.Close can
+// stop it (Chromium's HttpNetworkSession owns its response drainers).
+func drainAndClose(session *Session, stream Stream) {
 	if stream.IsResponseBodyComplete() {
 		stream.Close(false)
 		return
 	}
-	d := &bodyDrainer{loop: loop, stream: stream, buf: make([]byte, maxDrainBytes)}
-	d.timer = loop.PostDelayed(drainTimeout, func() { d.finish(false) })
+	d := &bodyDrainer{session: session, stream: stream, buf: make([]byte, maxDrainBytes)}
+	session.drainers[d] = struct{}{}
+	d.timer = session.loop.PostDelayed(drainTimeout, func() { d.finish(false) })
 	d.readMore()
 }
 
@@ -71,5 +74,6 @@ func (d *bodyDrainer) finish(reusable bool) {
 	}
 	d.stopped = true
 	d.timer.Cancel()
+	delete(d.session.drainers, d)
 	d.stream.Close(!reusable)
 }

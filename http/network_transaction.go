@@ -2,6 +2,7 @@ package http
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/netfetch/netfetch/net"
@@ -116,8 +117,13 @@ func (t *NetworkTransaction) Close() {
 		t.streamRequest = nil
 	}
 	if t.stream != nil {
-		if t.response.Headers != nil {
-			drainAndClose(t.session.loop, t.stream)
+		// A stream with an operation in flight (a body read waiting for
+		// bytes) cannot be drained: a second read would race the first,
+		// and on a TCP socket it blocks the loop on the fd's read lock
+		// that the waiting read holds. Close it, as Chromium does when
+		// next_state_ != STATE_NONE.
+		if t.response.Headers != nil && t.next == txStateNone {
+			drainAndClose(t.session, t.stream)
 		} else {
 			t.stream.Close(true)
 		}
@@ -211,8 +217,16 @@ func (t *NetworkTransaction) doBuildRequest() int {
 		// Chromium sends an explicit zero length for bodiless uploads.
 		h.Set("Content-Length", "0")
 	}
+	// The request's headers replace the defaults above (in place), but
+	// repeated fields of the request (RequestHeaders.Add) are all sent.
+	seen := make(map[string]bool, t.info.Headers.Len())
 	for _, f := range t.info.Headers.Fields() {
-		h.Set(f.Name, f.Value)
+		if key := strings.ToLower(f.Name); !seen[key] {
+			seen[key] = true
+			h.Set(f.Name, f.Value)
+		} else {
+			h.Add(f.Name, f.Value)
+		}
 	}
 	t.headers = h
 	return net.OK

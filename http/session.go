@@ -26,11 +26,14 @@ type Session struct {
 	nl      *netlog.NetLog
 	pool    *socket.ClientSocketPool
 	factory *StreamFactory
+	// drainers are the bodies being read to the end so that their
+	// connections can be reused; Close stops them.
+	drainers map[*bodyDrainer]struct{}
 }
 
 // NewSession builds a session on p.Loop.
 func NewSession(p SessionParams) *Session {
-	s := &Session{loop: p.Loop, nl: p.NetLog}
+	s := &Session{loop: p.Loop, nl: p.NetLog, drainers: make(map[*bodyDrainer]struct{})}
 	jobs := &socket.TransportConnectJobFactory{
 		Loop: p.Loop, NetLog: p.NetLog, Resolver: p.Resolver, Timeout: p.ConnectTimeout,
 	}
@@ -56,8 +59,14 @@ func (s *Session) SocketPoolInfo() []netlog.Params {
 	return []netlog.Params{s.pool.Info()}
 }
 
-// Close closes idle sockets and fails requests waiting in the pool.
-func (s *Session) Close() { s.pool.Close() }
+// Close closes idle sockets, the connections of bodies being drained, and
+// fails requests waiting in the pool.
+func (s *Session) Close() {
+	for d := range s.drainers {
+		d.finish(false)
+	}
+	s.pool.Close()
+}
 
 // NetworkLayer is the TransactionFactory that makes network transactions.
 type NetworkLayer struct{ session *Session }

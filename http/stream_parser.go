@@ -317,8 +317,8 @@ func (s *BasicStream) doReadHeaders() int {
 	s.next = stateReadHeadersComplete
 	if len(s.readBuf) == cap(s.readBuf) {
 		size := 2 * cap(s.readBuf)
-		if size > maxHeaderBufSize+1 {
-			size = maxHeaderBufSize + 1
+		if size > maxHeaderBufSize {
+			size = maxHeaderBufSize
 		}
 		grown := make([]byte, len(s.readBuf), size)
 		copy(grown, s.readBuf)
@@ -356,7 +356,9 @@ func (s *BasicStream) parseHeaders(eof bool) int {
 		}
 		return s.headersReceived(h, end)
 	}
-	if len(s.readBuf) > maxHeaderBufSize {
+	// 256 KiB buffered without the end of the head: a head of 256 KiB
+	// fits exactly, one byte more does not.
+	if len(s.readBuf) >= maxHeaderBufSize {
 		return int(net.ErrResponseHeadersTooBig)
 	}
 	if eof {

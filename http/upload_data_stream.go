@@ -52,11 +52,15 @@ func (u *BytesUpload) Rewind() bool { u.off = 0; return true }
 func (u *BytesUpload) Identifier() int64 { return u.id }
 
 // ReaderUpload streams a body from an io.Reader, reading off the loop. It
-// cannot be replayed once reading started.
+// cannot be replayed once reading started. With a known size it never reads
+// past size bytes (more would be taken as the next request on the
+// connection), and a reader that ends early fails with
+// net.ErrUploadFileChanged, as Chromium's upload element readers do.
 type ReaderUpload struct {
 	loop    *net.Loop
 	r       io.Reader
 	size    int64
+	pos     int64 // bytes handed out so far
 	started bool
 	scratch []byte
 }
@@ -73,6 +77,15 @@ func (u *ReaderUpload) Size() int64 { return u.size }
 // the loop; the bytes are copied into buf on the loop.
 func (u *ReaderUpload) Read(buf []byte, cb net.CompletionCallback) int {
 	u.started = true
+	if u.size >= 0 {
+		remaining := u.size - u.pos
+		if remaining <= 0 {
+			return 0
+		}
+		if int64(len(buf)) > remaining {
+			buf = buf[:remaining]
+		}
+	}
 	if cap(u.scratch) < len(buf) {
 		u.scratch = make([]byte, len(buf))
 	}
@@ -89,7 +102,13 @@ func (u *ReaderUpload) Read(buf []byte, cb net.CompletionCallback) int {
 			cb(int(net.ErrFailed))
 			return
 		}
+		if n == 0 && u.size >= 0 {
+			// The reader ended before the announced size.
+			cb(int(net.ErrUploadFileChanged))
+			return
+		}
 		copy(buf, scratch[:n])
+		u.pos += int64(n)
 		cb(n)
 	})
 	return net.IOPending

@@ -64,7 +64,7 @@ type Response struct {
 type fetchDelegate struct {
 	ctx     *Context
 	req     *Request
-	started chan int // OnResponseStarted's result
+	started chan startResult // OnResponseStarted's outcome
 
 	// Loop-owned body pump: two buffers, one being filled while the reader
 	// holds the other.
@@ -75,6 +75,13 @@ type fetchDelegate struct {
 	chunks   chan chunk
 }
 
+// startResult is what OnResponseStarted hands to the waiting Fetch: the
+// response is built on the loop, where the request may be read.
+type startResult struct {
+	result int
+	resp   *Response
+}
+
 type chunk struct {
 	buf []byte
 	err error // io.EOF at the end
@@ -83,12 +90,22 @@ type chunk struct {
 func (d *fetchDelegate) OnReceivedRedirect(*Request, RedirectInfo, *bool) {}
 
 func (d *fetchDelegate) OnResponseStarted(r *Request, result int) {
-	d.started <- result
-	if result == net.OK {
-		// Start reading ahead after the delegate call has returned, so the
-		// request's NetLog spans nest as Chrome's do.
-		d.ctx.loop.Post(d.pump)
+	if result != net.OK {
+		d.started <- startResult{result: result}
+		return
 	}
+	info := r.Response()
+	d.started <- startResult{resp: &Response{
+		URL:        r.URL(),
+		URLChain:   append([]*url.URL(nil), r.URLChain()...),
+		StatusCode: info.Headers.StatusCode(),
+		Status:     info.Headers.StatusLine(),
+		Headers:    info.Headers,
+		Info:       info,
+	}}
+	// Start reading ahead after the delegate call has returned, so the
+	// request's NetLog spans nest as Chrome's do.
+	d.ctx.loop.Post(d.pump)
 }
 
 func (d *fetchDelegate) OnReadCompleted(r *Request, n int) {
@@ -142,7 +159,7 @@ func (c *Context) Fetch(ctx context.Context, req *FetchRequest) (*Response, erro
 	}
 	d := &fetchDelegate{
 		ctx:     c,
-		started: make(chan int, 1),
+		started: make(chan startResult, 1),
 		// Never blocks the loop: at most two buffers plus the end marker
 		// are ever outstanding.
 		chunks: make(chan chunk, 3),
@@ -190,32 +207,25 @@ func (c *Context) Fetch(ctx context.Context, req *FetchRequest) (*Response, erro
 		return nil, net.ErrContextShutDown
 	}
 
-	var result int
+	var started startResult
 	select {
-	case result = <-d.started:
+	case started = <-d.started:
 	case <-ctx.Done():
 		c.loop.Post(func() { d.req.Cancel() })
 		return nil, fmt.Errorf("%w: %w", net.ErrAborted, ctx.Err())
 	case <-c.loop.Done():
-		return nil, net.ErrContextShutDown
-	}
-	if result != net.OK {
-		return nil, net.Error(result)
-	}
-	var resp *Response
-	if !c.loop.PostAndWait(func() {
-		info := d.req.Response()
-		resp = &Response{
-			URL:        d.req.URL(),
-			URLChain:   append([]*url.URL(nil), d.req.URLChain()...),
-			StatusCode: info.Headers.StatusCode(),
-			Status:     info.Headers.StatusLine(),
-			Headers:    info.Headers,
-			Info:       info,
+		// The loop runs every queued task before it exits, so a result it
+		// delivered (ErrAborted from Close) is waiting: prefer it.
+		select {
+		case started = <-d.started:
+		default:
+			return nil, net.ErrContextShutDown
 		}
-	}) {
-		return nil, net.ErrContextShutDown
 	}
+	if started.result != net.OK {
+		return nil, net.Error(started.result)
+	}
+	resp := started.resp
 	resp.Body = &body{ctx: ctx, d: d}
 	return resp, nil
 }
@@ -266,7 +276,18 @@ func (b *body) fill() error {
 			d := b.d
 			d.ctx.loop.Post(func() { d.req.Cancel() })
 		case <-b.d.ctx.loop.Done():
-			b.err = net.ErrContextShutDown
+			// Chunks the loop delivered before it exited (the rest of the
+			// body, or Close's ErrAborted) are still the body's.
+			select {
+			case c := <-b.d.chunks:
+				if c.err != nil {
+					b.err = c.err
+					continue
+				}
+				b.cur, b.curBuf = c.buf, c.buf
+			default:
+				b.err = net.ErrContextShutDown
+			}
 		}
 	}
 	return nil

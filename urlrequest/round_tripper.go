@@ -46,6 +46,10 @@ func (t roundTripper) RoundTrip(req *gohttp.Request) (*gohttp.Response, error) {
 		closeBody(req)
 		return nil, fmt.Errorf("netfetch: %s %s: %w", req.Method, req.URL, err)
 	}
+	// The stream sends the whole request body before it reads the response
+	// head, so the body's reader is done with it: close it, as the
+	// RoundTripper contract requires.
+	closeBody(req)
 	h := resp.Headers
 	major, minor := h.Version()
 	out := &gohttp.Response{
