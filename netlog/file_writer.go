@@ -28,7 +28,7 @@ import (
 type FileWriter struct {
 	f      *os.File
 	mode   CaptureMode
-	queue  chan []byte
+	queue  chan *[]byte
 	exited chan struct{}
 
 	mu      sync.Mutex
@@ -57,7 +57,7 @@ func CreateFileWriter(path string, mode CaptureMode) (*FileWriter, error) {
 	w := &FileWriter{
 		f:      f,
 		mode:   mode,
-		queue:  make(chan []byte, 1024),
+		queue:  make(chan *[]byte, 1024),
 		exited: make(chan struct{}),
 	}
 	go w.run()
@@ -71,7 +71,7 @@ func (w *FileWriter) run() {
 	defer close(w.exited)
 	bw := bufio.NewWriterSize(w.f, 64<<10)
 	for {
-		var line []byte
+		var line *[]byte
 		select {
 		case l, ok := <-w.queue:
 			if !ok {
@@ -92,19 +92,23 @@ func (w *FileWriter) run() {
 			}
 			line = l
 		}
-		if _, err := bw.Write(line); err != nil && w.werr == nil {
+		if _, err := bw.Write(*line); err != nil && w.werr == nil {
 			w.werr = err
 		}
 		w.wrote = true
-		w.bufPool.Put(line[:0])
+		*line = (*line)[:0]
+		w.bufPool.Put(line)
 	}
 }
 
 // OnAddEntry encodes e and queues it for writing.
 func (w *FileWriter) OnAddEntry(e *Entry) {
-	buf, _ := w.bufPool.Get().([]byte)
-	buf = appendEntry(buf, e)
-	buf = append(buf, ",\n"...)
+	buf, _ := w.bufPool.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	*buf = appendEntry(*buf, e)
+	*buf = append(*buf, ",\n"...)
 	w.mu.Lock()
 	if !w.closed {
 		w.queue <- buf

@@ -675,7 +675,7 @@ func TestPoolIgnoreLimits(t *testing.T) {
 		if q.rv != net.IOPending || len(h.f.jobs) != 7 {
 			t.Errorf("IGNORE_LIMITS at MAXIMUM_PRIORITY: rv %d, %d jobs; want a job beyond the group limit", q.rv, len(h.f.jobs))
 		}
-		q = h.request("ignore-other-group", groupB, net.MaximumPriority, net.LoadIgnoreLimits)
+		h.request("ignore-other-group", groupB, net.MaximumPriority, net.LoadIgnoreLimits)
 		if len(h.f.jobs) != 8 {
 			t.Errorf("IGNORE_LIMITS did not bypass the pool limit: %d jobs", len(h.f.jobs))
 		}
@@ -683,7 +683,7 @@ func TestPoolIgnoreLimits(t *testing.T) {
 		if q.rv != net.IOPending || len(h.f.jobs) != 8 {
 			t.Errorf("IGNORE_LIMITS without MAXIMUM_PRIORITY bypassed the limit: %d jobs", len(h.f.jobs))
 		}
-		q = h.request("max-only", groupA, net.MaximumPriority, 0)
+		h.request("max-only", groupA, net.MaximumPriority, 0)
 		if len(h.f.jobs) != 8 {
 			t.Errorf("MAXIMUM_PRIORITY without IGNORE_LIMITS bypassed the limit: %d jobs", len(h.f.jobs))
 		}

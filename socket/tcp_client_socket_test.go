@@ -353,8 +353,7 @@ func TestTCPWriteLargeBuffer(t *testing.T) {
 	done := make(chan int, 1)
 	var off, calls, pendings int
 	var write func()
-	var onWrite net.CompletionCallback
-	onWrite = func(rv int) {
+	onWrite := func(rv int) {
 		if inCall {
 			t.Error("Write callback ran inside Write")
 		}

@@ -177,9 +177,9 @@ func TestRoundTripperDoesNotFollowRedirects(t *testing.T) {
 		hits.Add(1)
 		switch r.URL.Path {
 		case "/start":
-			gohttp.Redirect(w, r, "/middle", 302)
+			gohttp.Redirect(w, r, "/middle", gohttp.StatusFound)
 		case "/middle":
-			gohttp.Redirect(w, r, "/end", 307)
+			gohttp.Redirect(w, r, "/end", gohttp.StatusTemporaryRedirect)
 		default:
 			body, _ := io.ReadAll(r.Body)
 			io.WriteString(w, r.Method+" "+string(body))
