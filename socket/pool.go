@@ -224,7 +224,7 @@ func (p *ClientSocketPool) assignIdleSocket(g *group, req *poolRequest) bool {
 		is := g.idle[best]
 		g.idle = append(g.idle[:best], g.idle[best+1:]...)
 		p.idle--
-		if reason := p.unusableReason(is); reason != "" {
+		if reason := p.unusableReason(is, p.now(), true); reason != "" {
 			p.closeSocket(is.socket, reason)
 			continue
 		}
@@ -242,22 +242,24 @@ func (p *ClientSocketPool) assignIdleSocket(g *group, req *poolRequest) bool {
 }
 
 // unusableReason says why an idle socket must be closed, "" if it may be
-// reused.
-func (p *ClientSocketPool) unusableReason(is idleSocket) string {
+// reused. The idle-time check is free; the socket check asks the kernel, so
+// it is made only for a socket about to be handed out (checkSocket), with a
+// single peek on the fast path.
+func (p *ClientSocketPool) unusableReason(is idleSocket, now time.Time, checkSocket bool) string {
 	timeout := p.opts.UnusedIdleTimeout
 	if is.socket.WasEverUsed() {
 		timeout = p.opts.UsedIdleTimeout
 	}
-	if p.now().Sub(is.since) >= timeout {
+	if now.Sub(is.since) >= timeout {
 		return closeReasonIdleTimeLimit
+	}
+	if !checkSocket || is.socket.IsConnectedAndIdle() {
+		return ""
 	}
 	if !is.socket.IsConnected() {
 		return closeReasonRemoteClosed
 	}
-	if !is.socket.IsConnectedAndIdle() {
-		return closeReasonDataReceived
-	}
-	return ""
+	return closeReasonDataReceived
 }
 
 func (p *ClientSocketPool) closeSocket(s StreamSocket, reason string) {
@@ -267,15 +269,21 @@ func (p *ClientSocketPool) closeSocket(s StreamSocket, reason string) {
 	s.Disconnect()
 }
 
-// cleanupIdleSockets closes idle sockets that timed out or went bad, all of
-// them when force is set. Chromium does this lazily, on request and release.
+// cleanupIdleSockets closes idle sockets that sat idle too long, all of them
+// when force is set. Chromium does this lazily, on request and release. A
+// socket the server closed meanwhile is found when it is next handed out,
+// so this sweep makes no system call.
 func (p *ClientSocketPool) cleanupIdleSockets(force bool) {
+	if p.idle == 0 {
+		return
+	}
+	now := p.now()
 	for _, g := range p.groups {
 		kept := g.idle[:0]
 		for _, is := range g.idle {
 			reason := closeReasonPoolDestroyed
 			if !force {
-				reason = p.unusableReason(is)
+				reason = p.unusableReason(is, now, false)
 			}
 			if reason == "" {
 				kept = append(kept, is)

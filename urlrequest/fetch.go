@@ -12,9 +12,25 @@ import (
 	"github.com/netfetch/netfetch/net"
 )
 
-// bodyChunkSize is the size of each of the two buffers a response body is
-// read into on the loop while the caller copies out of the other.
-const bodyChunkSize = 64 << 10
+// Body buffers: a response body is read on the loop into one of two
+// buffers while the caller copies out of the other. They come from a pool,
+// so a small response costs no fresh 64 KiB allocations (and no zeroing).
+const (
+	bodyChunkSize = 64 << 10
+	bodyBuffers   = 2
+)
+
+var bodyBufferPool = sync.Pool{New: func() any {
+	b := make([]byte, bodyChunkSize)
+	return &b
+}}
+
+func getBodyBuffer() []byte { return *bodyBufferPool.Get().(*[]byte) }
+
+func putBodyBuffer(b []byte) {
+	b = b[:cap(b)]
+	bodyBufferPool.Put(&b)
+}
 
 // Header is one request header field.
 type Header struct{ Name, Value string }
@@ -66,9 +82,10 @@ type fetchDelegate struct {
 	req     *Request
 	started chan startResult // OnResponseStarted's outcome
 
-	// Loop-owned body pump: two buffers, one being filled while the reader
-	// holds the other.
+	// Loop-owned body pump: up to bodyBuffers buffers, one being filled
+	// while the reader holds another.
 	free     [][]byte
+	buffers  int // taken from the pool so far
 	pending  []byte // the buffer of the read in flight
 	reading  bool
 	finished bool
@@ -117,9 +134,18 @@ func (d *fetchDelegate) OnReadCompleted(r *Request, n int) {
 // pump reads ahead while a buffer is free, so a body that is already
 // buffered reaches the reader without another trip to the loop.
 func (d *fetchDelegate) pump() {
-	for !d.reading && !d.finished && len(d.free) > 0 {
-		buf := d.free[len(d.free)-1]
-		d.free = d.free[:len(d.free)-1]
+	for !d.reading && !d.finished {
+		var buf []byte
+		switch {
+		case len(d.free) > 0:
+			buf = d.free[len(d.free)-1]
+			d.free = d.free[:len(d.free)-1]
+		case d.buffers < bodyBuffers:
+			d.buffers++
+			buf = getBodyBuffer()
+		default:
+			return
+		}
 		d.reading = true
 		d.pending = buf
 		rv := d.req.Read(buf)
@@ -138,12 +164,35 @@ func (d *fetchDelegate) deliver(rv int) {
 	case rv > 0:
 		d.chunks <- chunk{buf: buf[:rv]}
 	case rv == 0:
-		d.finished = true
+		d.finish(buf)
 		d.chunks <- chunk{err: io.EOF}
 	default:
-		d.finished = true
+		d.finish(buf)
 		d.chunks <- chunk{err: net.Error(rv)}
 	}
+}
+
+// finish stops the pump and returns the buffers it holds to the pool; the
+// reader returns its own through giveBack.
+func (d *fetchDelegate) finish(last []byte) {
+	d.finished = true
+	if last != nil {
+		putBodyBuffer(last)
+	}
+	for _, b := range d.free {
+		putBodyBuffer(b)
+	}
+	d.free = nil
+}
+
+// giveBack takes a buffer back from the reader, on the loop.
+func (d *fetchDelegate) giveBack(buf []byte) {
+	if d.finished {
+		putBodyBuffer(buf)
+		return
+	}
+	d.free = append(d.free, buf)
+	d.pump()
 }
 
 // Fetch loads req and returns once the final response headers arrived. The
@@ -163,7 +212,6 @@ func (c *Context) Fetch(ctx context.Context, req *FetchRequest) (*Response, erro
 		// Never blocks the loop: at most two buffers plus the end marker
 		// are ever outstanding.
 		chunks: make(chan chunk, 3),
-		free:   [][]byte{make([]byte, bodyChunkSize), make([]byte, bodyChunkSize)},
 	}
 	priority := req.Priority
 	if priority == net.Throttled {
@@ -301,10 +349,7 @@ func (b *body) recycle() {
 	buf := b.curBuf[:cap(b.curBuf)]
 	b.curBuf = nil
 	d := b.d
-	d.ctx.loop.Post(func() {
-		d.free = append(d.free, buf)
-		d.pump()
-	})
+	d.ctx.loop.Post(func() { d.giveBack(buf) })
 }
 
 // WriteTo implements io.WriterTo: io.Copy writes each chunk straight from
@@ -340,6 +385,8 @@ func (b *body) Close() error {
 		return nil
 	}
 	b.closed = true
+	b.cur = nil
+	b.recycle()
 	d := b.d
 	d.ctx.loop.Post(func() {
 		if !d.req.done {

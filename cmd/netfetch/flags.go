@@ -1,0 +1,367 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/netfetch/netfetch/netlog"
+	"github.com/netfetch/netfetch/urlrequest"
+)
+
+// maxParallelDefault caps the default of --parallel: one goroutine per URL
+// is cheap, but a list of thousands of URLs should not open thousands of
+// requests at once.
+const maxParallelDefault = 50
+
+// unlimitedRedirects stands for curl's "--max-redirs -1". The stack has no
+// "unlimited", so we pass a count no real chain reaches.
+const unlimitedRedirects = math.MaxInt32
+
+const usageText = `Usage: netfetch [flags] URL [URL...]
+
+Fetches the URLs concurrently through one netfetch Context (shared DNS
+cache, socket pools and NetLog). Flags may come before or after the URLs.
+
+Output:
+  -o, --output FILE      write the body to FILE ("-" is stdout); one URL only
+      --output-dir DIR   write the body of the Nth URL to DIR/N (created if missing)
+                         Without either, bodies go to stdout in URL order.
+  -i, --include          print the status line and headers before the body
+  -I, --head             send HEAD and print the status line and headers only
+  -v, --verbose          print the request, the response headers and connection
+                         details to stderr ("> ", "< " and "* " lines)
+  -s, --silent           print nothing on stderr: no failure lines (the exit
+                         code still tells); -v still prints when given
+
+Request:
+  -X, --request METHOD   use METHOD (default GET, POST with -d, HEAD with -I)
+  -d, --data DATA        send DATA as the body; "@FILE" sends FILE's bytes as
+                         they are (curl strips newlines from them; netfetch does
+                         not). Repeated -d are joined with "&". Adds
+                         Content-Type: application/x-www-form-urlencoded
+                         unless -H sets a Content-Type.
+  -H, --header "K: V"    add a request header (repeatable)
+  -L, --location         accepted and ignored: redirects are always followed,
+                         as a browser does
+      --max-redirs N     follow at most N redirects (default 20; -1 unlimited;
+                         0 makes the first redirect fail)
+
+Running:
+      --parallel N       fetch at most N URLs at once (default: the number of
+                         URLs, at most 50)
+      --urls-from FILE   also fetch the URLs listed in FILE, one a line, after
+                         the ones on the command line; blank lines and lines
+                         starting with # are skipped
+      --fail             make an HTTP status >= 400 a failure: nothing is written
+                         for that URL and the exit code is 22
+      --netlog FILE      write a NetLog (chrome://net-export format) to FILE
+      --netlog-mode MODE HeavilyRedacted, Default (default), IncludeSensitive
+                         or Everything (adds the bytes sent and received)
+      --version          print the version and exit
+  -h, --help             print this help and exit
+
+A URL that fails prints "netfetch: URL: net::ERR_NAME (code)" on stderr.
+Exit codes: 0 success; 1 a URL failed with a network error; 2 bad usage;
+22 --fail saw an HTTP error; 23 writing the output failed; 130 interrupted.
+When several apply, the order of precedence is 130, 1, 23, 22.
+`
+
+// options is the parsed command line.
+type options struct {
+	output     string
+	outputDir  string
+	include    bool
+	head       bool
+	verbose    bool
+	silent     bool
+	location   bool
+	fail       bool
+	version    bool
+	help       bool
+	method     string
+	data       stringList
+	headers    stringList
+	maxRedirs  int
+	netlogPath string
+	netlogMode string
+	parallel   int
+	urlsFrom   string
+	urls       []string
+
+	// Derived by finish.
+	body        []byte // nil when there is no -d
+	reqHeaders  []urlrequest.Header
+	captureMode netlog.CaptureMode
+}
+
+// stringList is a flag.Value that collects every occurrence of a repeatable
+// flag (-H, -d) in order.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ", ") }
+
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// errHelp asks for the help text on stdout and exit code 0.
+var errHelp = errors.New("help requested")
+
+// usageError is bad usage: the caller prints it with the usage text and
+// exits 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+func newFlagSet(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("netfetch", flag.ContinueOnError)
+	// We print our own messages and usage text.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	str := func(p *string, def string, names ...string) {
+		for _, n := range names {
+			fs.StringVar(p, n, def, "")
+		}
+	}
+	boolean := func(p *bool, names ...string) {
+		for _, n := range names {
+			fs.BoolVar(p, n, false, "")
+		}
+	}
+	list := func(p *stringList, names ...string) {
+		for _, n := range names {
+			fs.Var(p, n, "")
+		}
+	}
+	str(&o.output, "", "o", "output")
+	str(&o.outputDir, "", "output-dir")
+	boolean(&o.include, "i", "include")
+	boolean(&o.head, "I", "head")
+	boolean(&o.verbose, "v", "verbose")
+	boolean(&o.silent, "s", "silent")
+	boolean(&o.location, "L", "location")
+	boolean(&o.fail, "fail")
+	boolean(&o.version, "version")
+	boolean(&o.help, "h", "help")
+	str(&o.method, "", "X", "request")
+	list(&o.data, "d", "data")
+	list(&o.headers, "H", "header")
+	fs.IntVar(&o.maxRedirs, "max-redirs", urlrequest.DefaultMaxRedirects, "")
+	str(&o.netlogPath, "", "netlog")
+	str(&o.netlogMode, "Default", "netlog-mode")
+	fs.IntVar(&o.parallel, "parallel", 0, "")
+	str(&o.urlsFrom, "", "urls-from")
+	return fs
+}
+
+// parseArgs parses the command line. Go's flag package stops at the first
+// positional argument, so we parse, take that argument as a URL and parse
+// the rest again, which lets flags follow URLs as curl allows.
+func parseArgs(args []string) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(o)
+	args = expandShortFlags(fs, args)
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usagef("%v", err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			// "--" ends the flags: everything after it is a URL.
+			o.urls = append(o.urls, rest...)
+			break
+		}
+		o.urls = append(o.urls, rest[0])
+		args = rest[1:]
+	}
+	if o.help {
+		return nil, errHelp
+	}
+	if o.version {
+		return o, nil
+	}
+	if err := o.finish(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// expandShortFlags splits curl-style bundles of one-letter boolean flags
+// ("-sv", "-sIL") into separate flags, which Go's flag package does not do.
+// A registered flag name, a flag's value, or a bundle with a letter that is
+// not a boolean short flag is left alone.
+func expandShortFlags(fs *flag.FlagSet, args []string) []string {
+	isBool := func(f *flag.Flag) bool {
+		b, ok := f.Value.(interface{ IsBoolFlag() bool })
+		return ok && b.IsBoolFlag()
+	}
+	out := make([]string, 0, len(args))
+	takesValue := false // args[i] is the value of the flag before it
+	for i, a := range args {
+		if takesValue {
+			takesValue = false
+			out = append(out, a)
+			continue
+		}
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if !strings.HasPrefix(a, "-") || strings.Contains(a, "=") {
+			out = append(out, a)
+			continue
+		}
+		name := strings.TrimLeft(a, "-")
+		if f := fs.Lookup(name); f != nil {
+			takesValue = !isBool(f)
+			out = append(out, a)
+			continue
+		}
+		bundle := len(a) > 2 && a[1] != '-'
+		for j := 0; bundle && j < len(name); j++ {
+			f := fs.Lookup(name[j : j+1])
+			bundle = f != nil && isBool(f)
+		}
+		if !bundle {
+			out = append(out, a)
+			continue
+		}
+		for j := 0; j < len(name); j++ {
+			out = append(out, "-"+name[j:j+1])
+		}
+	}
+	return out
+}
+
+// finish validates the options and derives what the fetches need.
+func (o *options) finish() error {
+	if o.urlsFrom != "" {
+		urls, err := readURLList(o.urlsFrom)
+		if err != nil {
+			return usagef("--urls-from: %v", err)
+		}
+		o.urls = append(o.urls, urls...)
+	}
+	switch {
+	case len(o.urls) == 0:
+		return usagef("no URL given")
+	case o.output != "" && o.outputDir != "":
+		return usagef("-o and --output-dir cannot be combined")
+	case o.output != "" && len(o.urls) != 1:
+		return usagef("-o takes exactly one URL (got %d); use --output-dir for several", len(o.urls))
+	case o.head && len(o.data) > 0:
+		return usagef("-I and -d cannot be combined")
+	case o.maxRedirs < -1:
+		return usagef("--max-redirs must be -1 or more, not %d", o.maxRedirs)
+	case o.parallel < 0:
+		return usagef("--parallel must be positive, not %d", o.parallel)
+	}
+	if o.parallel == 0 {
+		o.parallel = min(len(o.urls), maxParallelDefault)
+	}
+	mode, ok := netlog.ParseCaptureMode(o.netlogMode)
+	if !ok {
+		return usagef("--netlog-mode: unknown mode %q (HeavilyRedacted, Default, IncludeSensitive, Everything)", o.netlogMode)
+	}
+	o.captureMode = mode
+
+	for _, h := range o.headers {
+		name, value, ok := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			return usagef("-H %q: want \"Name: value\"", h)
+		}
+		o.reqHeaders = append(o.reqHeaders, urlrequest.Header{Name: name, Value: strings.TrimLeft(value, " \t")})
+	}
+	if len(o.data) > 0 {
+		parts := make([][]byte, 0, len(o.data))
+		for _, d := range o.data {
+			if file, ok := strings.CutPrefix(d, "@"); ok {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return usagef("-d: %v", err)
+				}
+				parts = append(parts, b)
+				continue
+			}
+			parts = append(parts, []byte(d))
+		}
+		// Not nil even when empty: an empty -d still sends "Content-Length: 0".
+		o.body = append([]byte{}, joinBytes(parts, '&')...)
+		if !o.hasHeader("Content-Type") {
+			o.reqHeaders = append(o.reqHeaders, urlrequest.Header{Name: "Content-Type", Value: "application/x-www-form-urlencoded"})
+		}
+	}
+	return nil
+}
+
+// requestMethod is the method sent: -X wins, then -I, then -d.
+func (o *options) requestMethod() string {
+	switch {
+	case o.method != "":
+		return o.method
+	case o.head:
+		return "HEAD"
+	case o.body != nil:
+		return "POST"
+	}
+	return "GET"
+}
+
+// maxRedirects maps curl's --max-redirs onto FetchRequest.MaxRedirects,
+// where 0 means the default and a negative count means none.
+func (o *options) maxRedirects() int {
+	switch {
+	case o.maxRedirs == 0:
+		return -1
+	case o.maxRedirs < 0:
+		return unlimitedRedirects
+	}
+	return o.maxRedirs
+}
+
+func (o *options) hasHeader(name string) bool {
+	for _, h := range o.reqHeaders {
+		if strings.EqualFold(h.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func joinBytes(parts [][]byte, sep byte) []byte {
+	var out []byte
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, sep)
+		}
+		out = append(out, p...)
+	}
+	return out
+}
+
+// readURLList reads a --urls-from file.
+func readURLList(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var urls []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		urls = append(urls, line)
+	}
+	return urls, nil
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type netlogEvent struct {
+	Type   int `json:"type"`
+	Phase  int `json:"phase"`
+	Source struct {
+		ID   int `json:"id"`
+		Type int `json:"type"`
+	} `json:"source"`
+	Params map[string]any `json:"params"`
+}
+
+// netlogFile is a parsed --netlog file, with its events grouped by name
+// (the numbers are mapped through constants.logEventTypes).
+type netlogFile struct {
+	raw    map[string]any
+	mode   string
+	events []netlogEvent
+	byName map[string][]netlogEvent
+}
+
+func readNetLog(t *testing.T, path string) *netlogFile {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Constants struct {
+			LogEventTypes  map[string]int `json:"logEventTypes"`
+			LogCaptureMode string         `json:"logCaptureMode"`
+		} `json:"constants"`
+		Events []netlogEvent `json:"events"`
+	}
+	nl := &netlogFile{byName: make(map[string][]netlogEvent)}
+	if err := json.Unmarshal(b, &nl.raw); err != nil {
+		t.Fatalf("the NetLog is not JSON: %v\n%s", err, b)
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"constants", "events", "polledData"} {
+		if _, ok := nl.raw[key]; !ok {
+			t.Fatalf("the NetLog has no %q", key)
+		}
+	}
+	names := make(map[int]string, len(f.Constants.LogEventTypes))
+	for name, n := range f.Constants.LogEventTypes {
+		names[n] = name
+	}
+	nl.mode = f.Constants.LogCaptureMode
+	nl.events = f.Events
+	for _, e := range f.Events {
+		name, ok := names[e.Type]
+		if !ok {
+			t.Fatalf("event type %d is not in constants.logEventTypes", e.Type)
+		}
+		nl.byName[name] = append(nl.byName[name], e)
+	}
+	return nl
+}
+
+func (nl *netlogFile) require(t *testing.T, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if len(nl.byName[n]) == 0 {
+			t.Errorf("no %s event in the NetLog", n)
+		}
+	}
+}
+
+// hasKey reports whether any object anywhere in v has the key.
+func hasKey(v any, key string) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if k == key || hasKey(x, key) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if hasKey(x, key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func bodyServer(t *testing.T, body string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// The NetLog is complete, and has the events of every layer, also when a
+// URL failed; in Default mode it carries no bytes.
+func TestNetLogDefault(t *testing.T) {
+	t.Parallel()
+	base := bodyServer(t, "hello")
+	path := filepath.Join(t.TempDir(), "log.json")
+	r := netfetch(t, "--netlog", path, base+"/", deadURL(t))
+	expectCode(t, r, 1)
+	nl := readNetLog(t, path)
+	nl.require(t, "REQUEST_ALIVE", "URL_REQUEST_START_JOB", "HTTP_STREAM_REQUEST", "SOCKET_POOL", "TCP_CONNECT",
+		"URL_REQUEST_JOB_FILTERED_BYTES_READ", "SOCKET_BYTES_RECEIVED")
+	if nl.mode != "Default" {
+		t.Errorf("logCaptureMode %q", nl.mode)
+	}
+	if hasKey(nl.raw["events"], "bytes") {
+		t.Error(`a Default-mode NetLog has a "bytes" parameter`)
+	}
+	if _, ok := nl.raw["polledData"].(map[string]any)["socketPoolInfo"]; !ok {
+		t.Errorf("polledData %v", nl.raw["polledData"])
+	}
+	// The failed request's span ends with its error.
+	failed := false
+	for _, e := range nl.byName["REQUEST_ALIVE"] {
+		if code, _ := e.Params["net_error"].(float64); code == -102 {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Error("no REQUEST_ALIVE ends with net_error -102")
+	}
+}
+
+func TestNetLogEverything(t *testing.T) {
+	t.Parallel()
+	body := "some body bytes"
+	base := bodyServer(t, body)
+	path := filepath.Join(t.TempDir(), "log.json")
+	r := netfetch(t, "--netlog-mode", "everything", "--netlog", path, base+"/")
+	expectCode(t, r, 0)
+	nl := readNetLog(t, path)
+	if nl.mode != "Everything" {
+		t.Errorf("logCaptureMode %q", nl.mode)
+	}
+	nl.require(t, "SOCKET_BYTES_RECEIVED", "SOCKET_BYTES_SENT", "URL_REQUEST_JOB_FILTERED_BYTES_READ")
+	var received, filtered []byte
+	for _, e := range nl.byName["SOCKET_BYTES_RECEIVED"] {
+		received = append(received, decodeBytes(t, e)...)
+	}
+	for _, e := range nl.byName["URL_REQUEST_JOB_FILTERED_BYTES_READ"] {
+		filtered = append(filtered, decodeBytes(t, e)...)
+	}
+	if string(filtered) != body || !bytes.HasPrefix(received, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(received, []byte(body)) {
+		t.Errorf("received %q, filtered %q", received, filtered)
+	}
+	var sent []byte
+	for _, e := range nl.byName["SOCKET_BYTES_SENT"] {
+		sent = append(sent, decodeBytes(t, e)...)
+	}
+	if !strings.HasPrefix(string(sent), "GET / HTTP/1.1\r\n") {
+		t.Errorf("sent %q", sent)
+	}
+}
+
+func decodeBytes(t *testing.T, e netlogEvent) []byte {
+	t.Helper()
+	s, ok := e.Params["bytes"].(string)
+	if !ok {
+		t.Fatalf("no bytes parameter: %v", e.Params)
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.Params["byte_count"].(float64); int(n) != len(b) {
+		t.Fatalf("byte_count %v for %d bytes", e.Params["byte_count"], len(b))
+	}
+	return b
+}
+
+// Two sequential fetches from one host share the connection, and the log
+// says so.
+func TestNetLogReuse(t *testing.T) {
+	t.Parallel()
+	base := bodyServer(t, "x")
+	path := filepath.Join(t.TempDir(), "log.json")
+	r := netfetch(t, "--parallel", "1", "--netlog", path, base+"/1", base+"/2")
+	expectCode(t, r, 0)
+	nl := readNetLog(t, path)
+	nl.require(t, "SOCKET_POOL_REUSED_AN_EXISTING_SOCKET")
+	if n := len(nl.byName["TCP_CONNECT"]); n != 2 { // one begin, one end
+		t.Errorf("%d TCP_CONNECT events, want one connect", n)
+	}
+}
+
+func TestNetLogModes(t *testing.T) {
+	t.Parallel()
+	base := bodyServer(t, "x")
+	for _, mode := range []string{"HeavilyRedacted", "IncludeSensitive"} {
+		path := filepath.Join(t.TempDir(), mode+".json")
+		expectCode(t, netfetch(t, "--netlog", path, "--netlog-mode", mode, base), 0)
+		nl := readNetLog(t, path)
+		if nl.mode != mode || hasKey(nl.raw["events"], "bytes") {
+			t.Errorf("mode %s: logCaptureMode %q, bytes %v", mode, nl.mode, hasKey(nl.raw["events"], "bytes"))
+		}
+	}
+	if r := netfetch(t, "--netlog-mode", "loud", base); r.code != 2 {
+		t.Errorf("bad mode: exit %d", r.code)
+	}
+	r := netfetch(t, "--netlog", filepath.Join(t.TempDir(), "missing", "log.json"), base)
+	expectCode(t, r, 23)
+	if !strings.HasPrefix(r.stderr, "netfetch: --netlog: ") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+}
