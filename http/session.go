@@ -6,6 +6,7 @@ import (
 	"github.com/netfetch/netfetch/dns"
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
+	"github.com/netfetch/netfetch/proxy"
 	"github.com/netfetch/netfetch/socket"
 )
 
@@ -14,7 +15,9 @@ type SessionParams struct {
 	Loop     *net.Loop
 	NetLog   *netlog.NetLog
 	Resolver dns.HostResolver
-	Pool     socket.PoolOptions
+	// ProxyService picks the route for each request; nil means direct.
+	ProxyService proxy.ResolutionService
+	Pool         socket.PoolOptions
 	// ConnectTimeout overrides the TCP connect job's 4 minute timeout.
 	ConnectTimeout time.Duration
 }
@@ -26,6 +29,7 @@ type Session struct {
 	nl      *netlog.NetLog
 	pool    *socket.ClientSocketPool
 	factory *StreamFactory
+	proxies proxy.ResolutionService
 	// drainers are the bodies being read to the end so that their
 	// connections can be reused; Close stops them.
 	drainers map[*bodyDrainer]struct{}
@@ -36,6 +40,10 @@ func NewSession(p SessionParams) *Session {
 	s := &Session{loop: p.Loop, nl: p.NetLog, drainers: make(map[*bodyDrainer]struct{})}
 	jobs := &socket.TransportConnectJobFactory{
 		Loop: p.Loop, NetLog: p.NetLog, Resolver: p.Resolver, Timeout: p.ConnectTimeout,
+	}
+	s.proxies = p.ProxyService
+	if s.proxies == nil {
+		s.proxies = proxy.NewDirectService()
 	}
 	s.pool = socket.NewClientSocketPool(p.Loop, p.NetLog, "[direct://]", jobs, p.Pool)
 	s.factory = &StreamFactory{session: s}
@@ -53,6 +61,9 @@ func (s *Session) StreamFactory() *StreamFactory { return s.factory }
 
 // SocketPool returns the direct socket pool.
 func (s *Session) SocketPool() *socket.ClientSocketPool { return s.pool }
+
+// ProxyService returns the service that resolves proxies for requests.
+func (s *Session) ProxyService() proxy.ResolutionService { return s.proxies }
 
 // SocketPoolInfo is polledData.socketPoolInfo: one entry per pool.
 func (s *Session) SocketPoolInfo() []netlog.Params {

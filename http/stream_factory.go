@@ -7,12 +7,14 @@ import (
 
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
+	"github.com/netfetch/netfetch/proxy"
 	"github.com/netfetch/netfetch/socket"
 )
 
-// StreamFactory finds a stream for a request: it decides the route (direct
-// for now; proxies come with proxy resolution) and takes a socket from the
-// pool (Chromium's HttpStreamFactory with its JobController and Job).
+// StreamFactory finds a stream for a request: it asks the proxy service for
+// the route (only direct routes can be connected so far) and takes a socket
+// from the pool (Chromium's HttpStreamFactory with its JobController and
+// Job).
 type StreamFactory struct{ session *Session }
 
 type streamJobState int
@@ -20,6 +22,7 @@ type streamJobState int
 const (
 	jobStateNone streamJobState = iota
 	jobStateResolveProxy
+	jobStateResolveProxyComplete
 	jobStateInitConnection
 	jobStateInitConnectionComplete
 	jobStateCreateStream
@@ -34,6 +37,7 @@ type StreamRequest struct {
 	controller netlog.WithSource
 	job        netlog.WithSource
 	group      socket.GroupID
+	proxyInfo  proxy.Info
 	handle     socket.ClientSocketHandle
 	stream     Stream
 	next       streamJobState
@@ -138,6 +142,8 @@ func (r *StreamRequest) doLoop(rv int) int {
 		switch state {
 		case jobStateResolveProxy:
 			rv = r.doResolveProxy()
+		case jobStateResolveProxyComplete:
+			rv = r.doResolveProxyComplete(rv)
 		case jobStateInitConnection:
 			rv = r.doInitConnection()
 		case jobStateInitConnectionComplete:
@@ -159,7 +165,19 @@ func (r *StreamRequest) doResolveProxy() int {
 		return int(net.ErrInvalidURL)
 	}
 	r.group = group
-	r.controller.AddEventWithParams(netlog.EventHTTPStreamJobControllerProxyServerResolved, netlog.Params{"proxy_chain": "[direct://]"})
+	r.next = jobStateResolveProxyComplete
+	return r.factory.session.proxies.ResolveProxy(r.info.URL, &r.proxyInfo, r.onIOComplete, r.controller)
+}
+
+func (r *StreamRequest) doResolveProxyComplete(rv int) int {
+	if rv != net.OK {
+		return rv
+	}
+	if !r.proxyInfo.IsDirect() {
+		return int(net.ErrNoSupportedProxies)
+	}
+	r.controller.AddEventWithParams(netlog.EventHTTPStreamJobControllerProxyServerResolved, netlog.Params{"proxy_chain": r.proxyInfo.ChainString()})
+	group := r.group
 	r.job = netlog.NewSource(r.factory.session.nl, netlog.SourceHTTPStreamJob)
 	dest := group.Scheme + "://" + hostPort(group)
 	r.job.BeginEvent(netlog.EventHTTPStreamJob, func(netlog.CaptureMode) netlog.Params {

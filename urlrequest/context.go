@@ -111,11 +111,12 @@ func (c *Context) NetLog() *netlog.NetLog { return c.netLog }
 func (c *Context) TransactionFactory() http.TransactionFactory { return c.factory }
 
 // PolledData collects the state netlog-viewer shows beside the events
-// (socket pools today), for netlog.FileWriter.Close.
+// (proxy settings and socket pools today), for netlog.FileWriter.Close.
 func (c *Context) PolledData() netlog.Params {
 	var p netlog.Params
 	if !c.loop.PostAndWait(func() {
-		p = netlog.Params{"socketPoolInfo": c.session.SocketPoolInfo()}
+		p = c.session.ProxyService().PolledData()
+		p["socketPoolInfo"] = c.session.SocketPoolInfo()
 	}) {
 		return netlog.Params{}
 	}

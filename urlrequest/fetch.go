@@ -85,7 +85,7 @@ type fetchDelegate struct {
 	// Loop-owned body pump: up to bodyBuffers buffers, one being filled
 	// while the reader holds another.
 	free     [][]byte
-	buffers  int // taken from the pool so far
+	buffers  int    // taken from the pool so far
 	pending  []byte // the buffer of the read in flight
 	reading  bool
 	finished bool

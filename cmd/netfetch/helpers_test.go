@@ -8,7 +8,6 @@ import (
 	gonet "net"
 	"net/textproto"
 	"runtime/pprof"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,12 +155,4 @@ func expectCode(t *testing.T, r result, want int) {
 	if r.code != want {
 		t.Fatalf("exit code %d, want %d\nstdout: %.500q\nstderr: %s", r.code, want, r.stdout, r.stderr)
 	}
-}
-
-func lines(s string) []string {
-	s = strings.TrimSuffix(s, "\n")
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "\n")
 }

@@ -122,8 +122,7 @@ func TestHead(t *testing.T) {
 
 func TestVerbose(t *testing.T) {
 	t.Parallel()
-	var base string
-	base = rawServer(t, func(c gonet.Conn, req *rawRequest) {
+	base := rawServer(t, func(c gonet.Conn, req *rawRequest) {
 		if req.line == "POST /from?q=1 HTTP/1.1" {
 			io.WriteString(c, "HTTP/1.1 303 See Other\r\nConnection: close\r\nLocation: /to\r\nContent-Length: 0\r\n\r\n")
 			return
