@@ -576,7 +576,7 @@ func (p *ClientSocketPool) Info() netlog.Params {
 		for i, j := range g.jobs {
 			connectJobs[i] = int(j.NetLog().Source().ID)
 		}
-		groups[id.String()] = netlog.Params{
+		gi := netlog.Params{
 			"pending_request_count":       len(g.pending),
 			"active_socket_count":         g.active,
 			"idle_sockets":                idle,
@@ -584,6 +584,10 @@ func (p *ClientSocketPool) Info() netlog.Params {
 			"is_stalled":                  len(g.pending) > len(g.jobs),
 			"backup_job_timer_is_running": false,
 		}
+		if len(g.pending) > 0 {
+			gi["top_pending_priority"] = g.pending[0].priority.String()
+		}
+		groups[id.String()] = gi
 	}
 	return netlog.Params{
 		"name":                    p.name,
@@ -593,6 +597,7 @@ func (p *ClientSocketPool) Info() netlog.Params {
 		"idle_socket_count":       p.idle,
 		"max_socket_count":        p.opts.MaxSockets,
 		"max_sockets_per_group":   p.opts.MaxSocketsPerGroup,
+		"pool_generation_number":  0,
 		"groups":                  groups,
 	}
 }
