@@ -630,6 +630,7 @@ func TestPoolInfo(t *testing.T) {
 		"idle_socket_count":       0,
 		"max_socket_count":        10,
 		"max_sockets_per_group":   3,
+		"pool_generation_number":  0,
 		"groups": netlog.Params{
 			groupA.String(): netlog.Params{
 				"pending_request_count":       2,
@@ -638,6 +639,7 @@ func TestPoolInfo(t *testing.T) {
 				"connect_jobs":                []int{int(jobID)},
 				"is_stalled":                  true,
 				"backup_job_timer_is_running": false,
+				"top_pending_priority":        "LOWEST",
 			},
 		},
 	}
