@@ -7,76 +7,27 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/netfetch/netfetch/internal/nettest"
 
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
 )
 
-const hangGuard = 10 * time.Second
-
-func newTestLoop(t testing.TB) *net.Loop {
-	t.Helper()
-	l := net.NewLoop()
-	t.Cleanup(l.Shutdown)
-	return l
-}
-
-func onLoop(t testing.TB, l *net.Loop, f func()) {
-	t.Helper()
-	if !l.PostAndWait(f) {
-		t.Fatal("loop has shut down")
-	}
-}
-
-// collector is a tiny NetLog observer that keeps every entry.
-type collector struct {
-	mu      sync.Mutex
-	entries []netlog.Entry
-}
-
-func (c *collector) OnAddEntry(e *netlog.Entry) {
-	c.mu.Lock()
-	c.entries = append(c.entries, *e)
-	c.mu.Unlock()
-}
-
-func (c *collector) find(t netlog.EventType, ph netlog.Phase, source uint32) []netlog.Entry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []netlog.Entry
-	for _, e := range c.entries {
-		if e.Type == t && e.Phase == ph && (source == 0 || e.Source.ID == source) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func (c *collector) one(t testing.TB, et netlog.EventType, ph netlog.Phase, source uint32) netlog.Entry {
-	t.Helper()
-	es := c.find(et, ph, source)
-	if len(es) != 1 {
-		t.Fatalf("want exactly one %v phase %d on source %d, got %d", et, ph, source, len(es))
-	}
-	return es[0]
-}
-
-// harness owns a loop, a NetLog with a collector and a SystemResolver.
 type harness struct {
 	t   *testing.T
 	l   *net.Loop
 	log *netlog.NetLog
-	col *collector
+	col *nettest.Recorder
 	r   *SystemResolver
 }
 
 func newHarness(t *testing.T) *harness {
-	h := &harness{t: t, l: newTestLoop(t), log: netlog.New(), col: &collector{}}
+	h := &harness{t: t, l: nettest.NewLoop(t), log: netlog.New(), col: &nettest.Recorder{}}
 	h.log.AddObserver(h.col, netlog.Default)
-	onLoop(t, h.l, func() { h.r = NewSystemResolver(h.l) })
+	nettest.OnLoop(t, h.l, func() { h.r = NewSystemResolver(h.l) })
 	return h
 }
 
@@ -87,7 +38,7 @@ func (h *harness) start(host string, port uint16) (ResolveHostRequest, netlog.Wi
 	var rv int
 	c := make(chan int, 1)
 	nl := netlog.NewSource(h.log, netlog.SourceURLRequest)
-	onLoop(h.t, h.l, func() {
+	nettest.OnLoop(h.t, h.l, func() {
 		inStart := true
 		q = h.r.CreateRequest(host, port, ResolveParams{Priority: net.Medium, Scheme: "http"}, nl)
 		rv = q.Start(func(rv int) {
@@ -99,15 +50,6 @@ func (h *harness) start(host string, port uint16) (ResolveHostRequest, netlog.Wi
 		inStart = false
 	})
 	return q, nl, rv, c
-}
-
-func expectNone(t testing.TB, c <-chan int, what string) {
-	t.Helper()
-	select {
-	case v := <-c:
-		t.Fatalf("%s: unexpected callback with %d", what, v)
-	case <-time.After(50 * time.Millisecond):
-	}
 }
 
 func TestSystemResolverLiteralsAndLocalhost(t *testing.T) {
@@ -135,7 +77,7 @@ func TestSystemResolverLiteralsAndLocalhost(t *testing.T) {
 			var rv, before, after int
 			c := make(chan int, 1)
 			nl := netlog.NewSource(h.log, netlog.SourceURLRequest)
-			onLoop(t, h.l, func() {
+			nettest.OnLoop(t, h.l, func() {
 				q = h.r.CreateRequest(tc.host, 80, ResolveParams{Scheme: "http"}, nl)
 				before = runtime.NumGoroutine()
 				rv = q.Start(func(rv int) { c <- rv })
@@ -147,7 +89,7 @@ func TestSystemResolverLiteralsAndLocalhost(t *testing.T) {
 			if after > before {
 				t.Errorf("Start(%q) started a goroutine (%d -> %d)", tc.host, before, after)
 			}
-			onLoop(t, h.l, func() {
+			nettest.OnLoop(t, h.l, func() {
 				if got := q.Addresses(); !reflect.DeepEqual(got, tc.want) {
 					t.Errorf("Addresses(%q) = %v, want %v", tc.host, got, tc.want)
 				}
@@ -156,8 +98,8 @@ func TestSystemResolverLiteralsAndLocalhost(t *testing.T) {
 				}
 				q.Cancel() // after completion: a no-op
 			})
-			expectNone(t, c, "callback of a synchronous Start")
-			end := h.col.one(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
+			nettest.ExpectNone(t, c, "callback of a synchronous Start")
+			end := h.col.One(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
 			if _, ok := end.Params["net_error"]; ok {
 				t.Errorf("HOST_RESOLVER_MANAGER_REQUEST end = %v", end.Params)
 			}
@@ -189,7 +131,7 @@ func TestSystemResolverInvalidNames(t *testing.T) {
 			t.Errorf("Start(%q) = %v, want a synchronous ERR_NAME_NOT_RESOLVED", host, net.Error(rv))
 			continue
 		}
-		end := h.col.one(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
+		end := h.col.One(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
 		if end.Params["net_error"] != int(net.ErrNameNotResolved) {
 			t.Errorf("%q: HOST_RESOLVER_MANAGER_REQUEST end = %v", host, end.Params)
 		}
@@ -262,13 +204,13 @@ func TestSystemResolverHostsFileLookup(t *testing.T) {
 	}
 	select {
 	case rv = <-c:
-	case <-time.After(hangGuard):
+	case <-time.After(nettest.HangGuard):
 		t.Fatalf("lookup of %q never completed", name)
 	}
 	if rv != net.OK {
 		t.Fatalf("lookup of %q = %v", name, net.Error(rv))
 	}
-	onLoop(t, h.l, func() {
+	nettest.OnLoop(t, h.l, func() {
 		got := q.Addresses()
 		if len(got) == 0 {
 			t.Fatalf("no addresses for %q", name)
@@ -290,28 +232,28 @@ func TestSystemResolverHostsFileLookup(t *testing.T) {
 			t.Errorf("Addresses(%q) = %v, none of /etc/hosts' %v", name, got, ips)
 		}
 	})
-	expectNone(t, c, "a second callback")
+	nettest.ExpectNone(t, c, "a second callback")
 
 	// NetLog: the request's span, the job it created and the system task.
-	begin := h.col.one(t, netlog.EventHostResolverManagerRequest, netlog.PhaseBegin, nl.Source().ID)
+	begin := h.col.One(t, netlog.EventHostResolverManagerRequest, netlog.PhaseBegin, nl.Source().ID)
 	if begin.Params["host"] != "http://"+name+":8080" {
 		t.Errorf("HOST_RESOLVER_MANAGER_REQUEST begin = %v", begin.Params)
 	}
-	end := h.col.one(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
+	end := h.col.One(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
 	results, _ := end.Params["results"].(netlog.Params)
 	if eps, _ := results["ip_endpoints"].([]netlog.Params); len(eps) == 0 {
 		t.Errorf("HOST_RESOLVER_MANAGER_REQUEST end = %v", end.Params)
 	}
-	create := h.col.one(t, netlog.EventHostResolverManagerCreateJob, netlog.PhaseNone, nl.Source().ID)
+	create := h.col.One(t, netlog.EventHostResolverManagerCreateJob, netlog.PhaseNone, nl.Source().ID)
 	dep, _ := create.Params["source_dependency"].(netlog.Params)
 	jobID, _ := dep["id"].(uint32)
 	if jobID == 0 {
 		t.Fatalf("CREATE_JOB params = %v", create.Params)
 	}
-	h.col.one(t, netlog.EventHostResolverManagerJob, netlog.PhaseBegin, jobID)
-	h.col.one(t, netlog.EventHostResolverManagerJob, netlog.PhaseEnd, jobID)
-	h.col.one(t, netlog.EventHostResolverSystemTask, netlog.PhaseBegin, jobID)
-	h.col.one(t, netlog.EventHostResolverSystemTask, netlog.PhaseEnd, jobID)
+	h.col.One(t, netlog.EventHostResolverManagerJob, netlog.PhaseBegin, jobID)
+	h.col.One(t, netlog.EventHostResolverManagerJob, netlog.PhaseEnd, jobID)
+	h.col.One(t, netlog.EventHostResolverSystemTask, netlog.PhaseBegin, jobID)
+	h.col.One(t, netlog.EventHostResolverSystemTask, netlog.PhaseEnd, jobID)
 }
 
 func TestSystemResolverCancel(t *testing.T) {
@@ -322,7 +264,7 @@ func TestSystemResolverCancel(t *testing.T) {
 	h := newHarness(t)
 	c := make(chan int, 1)
 	nl := netlog.NewSource(h.log, netlog.SourceURLRequest)
-	onLoop(t, h.l, func() {
+	nettest.OnLoop(t, h.l, func() {
 		q := h.r.CreateRequest(name, 80, ResolveParams{}, nl)
 		if rv := q.Start(func(rv int) { c <- rv }); rv != net.IOPending {
 			t.Errorf("Start(%q) = %d, want IOPending", name, rv)
@@ -330,12 +272,12 @@ func TestSystemResolverCancel(t *testing.T) {
 		q.Cancel()
 		q.Cancel()
 	})
-	expectNone(t, c, "callback after Cancel")
+	nettest.ExpectNone(t, c, "callback after Cancel")
 	// Let the lookup finish for sure, then check again.
 	time.Sleep(100 * time.Millisecond)
-	onLoop(t, h.l, func() {})
-	expectNone(t, c, "callback after Cancel")
-	end := h.col.one(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
+	nettest.OnLoop(t, h.l, func() {})
+	nettest.ExpectNone(t, c, "callback after Cancel")
+	end := h.col.One(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
 	if end.Params["net_error"] != int(net.ErrAborted) {
 		t.Errorf("HOST_RESOLVER_MANAGER_REQUEST end after Cancel = %v", end.Params)
 	}
@@ -352,11 +294,11 @@ func TestSystemResolverNetLogLiteral(t *testing.T) {
 		if rv != net.OK {
 			t.Fatalf("Start(%q) = %d", tc.host, rv)
 		}
-		begin := h.col.one(t, netlog.EventHostResolverManagerRequest, netlog.PhaseBegin, nl.Source().ID)
+		begin := h.col.One(t, netlog.EventHostResolverManagerRequest, netlog.PhaseBegin, nl.Source().ID)
 		if begin.Params["host"] != tc.want {
 			t.Errorf("host param for %q = %v, want %q", tc.host, begin.Params["host"], tc.want)
 		}
-		end := h.col.one(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
+		end := h.col.One(t, netlog.EventHostResolverManagerRequest, netlog.PhaseEnd, nl.Source().ID)
 		results, _ := end.Params["results"].(netlog.Params)
 		eps, _ := results["ip_endpoints"].([]netlog.Params)
 		if len(eps) != 1 || eps[0]["port"] != 80 {

@@ -4,18 +4,15 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/netfetch/netfetch/internal/nettest"
+
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
 )
 
-type recorder struct{ entries []netlog.Entry }
-
-func (r *recorder) OnAddEntry(e *netlog.Entry) { r.entries = append(r.entries, *e) }
-
 func TestDirectServiceAnswersDirectSynchronously(t *testing.T) {
 	log := netlog.New()
-	rec := &recorder{}
-	log.AddObserver(rec, netlog.Default)
+	rec := nettest.NewRecorder(log, netlog.Default)
 	nl := netlog.NewSource(log, netlog.SourceHTTPStreamJobController)
 	u, _ := url.Parse("http://example.com/a")
 	var info Info
@@ -31,15 +28,15 @@ func TestDirectServiceAnswersDirectSynchronously(t *testing.T) {
 		{netlog.EventProxyResolutionServiceResolvedProxyList, netlog.PhaseNone},
 		{netlog.EventProxyResolutionService, netlog.PhaseEnd},
 	}
-	if len(rec.entries) != len(want) {
-		t.Fatalf("%d entries, want %d", len(rec.entries), len(want))
+	if len(rec.All()) != len(want) {
+		t.Fatalf("%d entries, want %d", len(rec.All()), len(want))
 	}
 	for i, w := range want {
-		if e := rec.entries[i]; e.Type != w.t || e.Phase != w.phase || e.Source != nl.Source() {
+		if e := rec.All()[i]; e.Type != w.t || e.Phase != w.phase || e.Source != nl.Source() {
 			t.Errorf("entry %d: %v/%v, want %v/%v", i, e.Type, e.Phase, w.t, w.phase)
 		}
 	}
-	if got := rec.entries[1].Params["proxy_info"]; got != "DIRECT" {
+	if got := rec.All()[1].Params["proxy_info"]; got != "DIRECT" {
 		t.Errorf("proxy_info %v", got)
 	}
 }

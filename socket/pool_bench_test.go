@@ -4,6 +4,8 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/netfetch/netfetch/internal/nettest"
+
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
 )
@@ -12,9 +14,9 @@ import (
 // request served synchronously from an idle socket, then released. The
 // whole run happens inside one loop task, so Post is not measured.
 func BenchmarkPoolRequestReleaseIdle(b *testing.B) {
-	l := newTestLoop(b)
+	l := nettest.NewLoop(b)
 	f := &fakeFactory{t: b, state: net.LoadStateConnecting}
-	onLoop(b, l, func() {
+	nettest.OnLoop(b, l, func() {
 		pool := NewClientSocketPool(l, nil, "bench", f, PoolOptions{})
 		h := &ClientSocketHandle{}
 		cb := func(int) {}
@@ -47,7 +49,7 @@ func BenchmarkPoolRequestReleaseIdle(b *testing.B) {
 // whole queue-and-drain of 10,000 requests.
 func BenchmarkPoolPriorityQueue10000(b *testing.B) {
 	const n = 10000
-	l := newTestLoop(b)
+	l := nettest.NewLoop(b)
 	rng := rand.New(rand.NewSource(1))
 	pris := make([]net.RequestPriority, n)
 	for i := range pris {
@@ -59,7 +61,7 @@ func BenchmarkPoolPriorityQueue10000(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
-		onLoop(b, l, func() {
+		nettest.OnLoop(b, l, func() {
 			f := &fakeFactory{t: b, next: []int{net.OK}}
 			pool := NewClientSocketPool(l, nil, "bench", f, PoolOptions{MaxSocketsPerGroup: 1})
 			var first ClientSocketHandle

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netfetch/netfetch/internal/nettest"
+
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
 )
@@ -156,7 +158,7 @@ type poolHarness struct {
 	t     testing.TB
 	l     *net.Loop
 	log   *netlog.NetLog
-	col   *collector
+	col   *nettest.Recorder
 	f     *fakeFactory
 	pool  *ClientSocketPool
 	r     *reentrancy
@@ -166,12 +168,12 @@ type poolHarness struct {
 }
 
 func newPoolHarness(t testing.TB, opts PoolOptions) *poolHarness {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	log := netlog.New()
-	h := &poolHarness{t: t, l: l, log: log, col: newCollector(log, netlog.Default),
+	h := &poolHarness{t: t, l: l, log: log, col: nettest.NewRecorder(log, netlog.Default),
 		r: &reentrancy{t: t}, clock: time.Unix(1_000_000, 0)}
 	h.f = &fakeFactory{t: t, log: log, state: net.LoadStateConnecting}
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		h.pool = NewClientSocketPool(l, log, "transport_socket_pool", h.f, opts)
 		h.pool.now = func() time.Time { return h.clock }
 	})
@@ -182,7 +184,7 @@ func newPoolHarness(t testing.TB, opts PoolOptions) *poolHarness {
 // must not run on the loop goroutine); do then stops the test.
 func (h *poolHarness) do(f func()) {
 	h.t.Helper()
-	onLoop(h.t, h.l, f)
+	nettest.OnLoop(h.t, h.l, f)
 	if h.t.Failed() {
 		h.t.FailNow()
 	}
@@ -265,7 +267,7 @@ func (q *poolReq) socket() *fakeSocket {
 // closingReasons returns the SOCKET_POOL_CLOSING_SOCKET reasons logged on s.
 func (h *poolHarness) closingReasons(s *fakeSocket) []string {
 	var out []string
-	for _, e := range h.col.find(netlog.EventSocketPoolClosingSocket, netlog.PhaseNone, s.nl.Source().ID) {
+	for _, e := range h.col.Find(netlog.EventSocketPoolClosingSocket, netlog.PhaseNone, s.nl.Source().ID) {
 		r, _ := e.Params["reason"].(string)
 		out = append(out, r)
 	}

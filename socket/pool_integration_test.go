@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/netfetch/netfetch/internal/nettest"
+
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
 )
@@ -13,13 +15,13 @@ import (
 // TCP sockets: connect, reuse a keep-alive socket, and notice that an idle
 // socket was closed by the server.
 func TestPoolWithTransportConnectJobs(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	log := netlog.New()
-	col := newCollector(log, netlog.Default)
+	col := nettest.NewRecorder(log, netlog.Default)
 	res := &fakeResolver{loop: l, addrs: net.AddressList{srv.addr()}}
 	var pool *ClientSocketPool
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		pool = NewClientSocketPool(l, log, "transport_socket_pool", &TransportConnectJobFactory{Loop: l, NetLog: log, Resolver: res}, PoolOptions{})
 	})
 	r := &reentrancy{t: t}
@@ -27,7 +29,7 @@ func TestPoolWithTransportConnectJobs(t *testing.T) {
 		h := &ClientSocketHandle{}
 		cb, c := r.cb("Init")
 		var rv int
-		onLoop(t, l, func() {
+		nettest.OnLoop(t, l, func() {
 			rv = r.call(func() int {
 				return h.Init(testGroup, net.Medium, 0, pool, cb, netlog.NewSource(log, netlog.SourceHTTPStreamJob))
 			})
@@ -44,21 +46,21 @@ func TestPoolWithTransportConnectJobs(t *testing.T) {
 	}
 	peer := srv.accept(t)
 	var sock StreamSocket
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		sock = h1.Socket()
 		if rv := sock.Write([]byte("x"), nil); rv != 1 {
 			t.Errorf("Write = %d", rv)
 		}
 	})
 	io.ReadFull(peer, make([]byte, 1))
-	onLoop(t, l, h1.Reset)
+	nettest.OnLoop(t, l, h1.Reset)
 
 	h2, rv, c := request()
 	if rv != net.OK {
 		t.Fatalf("second Init = %d, want a synchronous OK from the idle socket", rv)
 	}
-	expectNone(t, c, "callback of a synchronous Init")
-	onLoop(t, l, func() {
+	nettest.ExpectNone(t, c, "callback of a synchronous Init")
+	nettest.OnLoop(t, l, func() {
 		if h2.Socket() != sock || h2.ReuseType() != ReusedIdle {
 			t.Errorf("second request: %v reuse %v", h2.Socket(), h2.ReuseType())
 		}
@@ -69,7 +71,7 @@ func TestPoolWithTransportConnectJobs(t *testing.T) {
 	// closes it and connects anew.
 	peer.Close()
 	var id uint32
-	onLoop(t, l, func() { id = sock.NetLog().Source().ID })
+	nettest.OnLoop(t, l, func() { id = sock.NetLog().Source().ID })
 	waitUntil(t, l, "the idle socket sees the FIN", func() bool { return !sock.IsConnected() })
 	_, rv, c = request()
 	if rv != net.IOPending {
@@ -79,13 +81,13 @@ func TestPoolWithTransportConnectJobs(t *testing.T) {
 		t.Fatalf("third socket: %v", net.Error(rv))
 	}
 	var reasons []string
-	for _, e := range col.find(netlog.EventSocketPoolClosingSocket, netlog.PhaseNone, id) {
+	for _, e := range col.Find(netlog.EventSocketPoolClosingSocket, netlog.PhaseNone, id) {
 		reasons = append(reasons, e.Params["reason"].(string))
 	}
 	if !reflect.DeepEqual(reasons, []string{"Remote side closed connection"}) {
 		t.Errorf("closing reasons = %q", reasons)
 	}
-	if n := len(col.find(netlog.EventSocketPoolConnectJobCreated, netlog.PhaseNone, 0)); n != 2 {
+	if n := len(col.Find(netlog.EventSocketPoolConnectJobCreated, netlog.PhaseNone, 0)); n != 2 {
 		t.Errorf("%d connect jobs created, want 2 (the reuse needed none)", n)
 	}
 }

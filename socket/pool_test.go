@@ -54,16 +54,16 @@ func TestPoolIdleSocketReuse(t *testing.T) {
 		}
 	})
 	h.wantWaiting(b) // a synchronous result never runs the callback
-	e := h.col.one(t, netlog.EventSocketPoolReusedAnExistingSocket, netlog.PhaseNone, b.nl.Source().ID)
+	e := h.col.One(t, netlog.EventSocketPoolReusedAnExistingSocket, netlog.PhaseNone, b.nl.Source().ID)
 	if e.Params["idle_ms"] != int64(3000) {
 		t.Errorf("REUSED_AN_EXISTING_SOCKET params = %v", e.Params)
 	}
-	h.col.one(t, netlog.EventSocketPool, netlog.PhaseBegin, b.nl.Source().ID)
-	end := h.col.one(t, netlog.EventSocketPool, netlog.PhaseEnd, b.nl.Source().ID)
+	h.col.One(t, netlog.EventSocketPool, netlog.PhaseBegin, b.nl.Source().ID)
+	end := h.col.One(t, netlog.EventSocketPool, netlog.PhaseEnd, b.nl.Source().ID)
 	if dep, _ := end.Params["source_dependency"].(netlog.Params); dep == nil || dep["id"] != s.nl.Source().ID {
 		t.Errorf("SOCKET_POOL end = %v, want a dependency on the socket", end.Params)
 	}
-	if h.col.find(netlog.EventSocketInUse, netlog.PhaseBegin, s.nl.Source().ID) == nil {
+	if h.col.Find(netlog.EventSocketInUse, netlog.PhaseBegin, s.nl.Source().ID) == nil {
 		t.Error("no SOCKET_IN_USE on the socket")
 	}
 }
@@ -174,8 +174,8 @@ func TestPoolPerGroupLimit(t *testing.T) {
 			t.Errorf("other group: rv %d, %d jobs", b.rv, len(h.f.jobs))
 		}
 	})
-	h.col.one(t, netlog.EventSocketPoolStalledMaxSocketsPerGroup, netlog.PhaseNone, qs[6].nl.Source().ID)
-	if n := len(h.col.find(netlog.EventSocketPoolStalledMaxSocketsPerGroup, netlog.PhaseNone, 0)); n != 1 {
+	h.col.One(t, netlog.EventSocketPoolStalledMaxSocketsPerGroup, netlog.PhaseNone, qs[6].nl.Source().ID)
+	if n := len(h.col.Find(netlog.EventSocketPoolStalledMaxSocketsPerGroup, netlog.PhaseNone, 0)); n != 1 {
 		t.Errorf("STALLED_MAX_SOCKETS_PER_GROUP logged %d times, want once", n)
 	}
 
@@ -223,7 +223,7 @@ func TestPoolMaxSocketsAcrossGroups(t *testing.T) {
 			t.Errorf("stalled request LoadState = %v", got)
 		}
 	})
-	h.col.one(t, netlog.EventSocketPoolStalledMaxSockets, netlog.PhaseNone, c.nl.Source().ID)
+	h.col.One(t, netlog.EventSocketPoolStalledMaxSockets, netlog.PhaseNone, c.nl.Source().ID)
 
 	// A's socket comes back idle: the pool closes it to make room for C.
 	h.do(func() { h.complete(0, net.OK) })
@@ -278,7 +278,7 @@ func TestPoolMaxSocketsClosesIdleOfOtherGroupOnRequest(t *testing.T) {
 		if s0.disconnects != 1 || s1.disconnects != 0 {
 			t.Errorf("disconnects: oldest %d, newest %d; want the oldest idle socket closed", s0.disconnects, s1.disconnects)
 		}
-		if len(h.col.find(netlog.EventSocketPoolStalledMaxSockets, netlog.PhaseNone, 0)) != 0 {
+		if len(h.col.Find(netlog.EventSocketPoolStalledMaxSockets, netlog.PhaseNone, 0)) != 0 {
 			t.Error("stalled although an idle socket could be closed")
 		}
 	})
@@ -384,7 +384,7 @@ func TestPoolJobFailureFailsFirstRequestOnly(t *testing.T) {
 		})
 		h.wantResult(a, int(net.ErrConnectionRefused))
 		h.wantWaiting(b)
-		end := h.col.one(t, netlog.EventSocketPool, netlog.PhaseEnd, a.nl.Source().ID)
+		end := h.col.One(t, netlog.EventSocketPool, netlog.PhaseEnd, a.nl.Source().ID)
 		if end.Params["net_error"] != int(net.ErrConnectionRefused) {
 			t.Errorf("SOCKET_POOL end of the failed request = %v", end.Params)
 		}
@@ -435,7 +435,7 @@ func TestPoolCancelRequest(t *testing.T) {
 		})
 		h.wantResult(a, net.OK)
 		h.wantWaiting(b)
-		end := h.col.one(t, netlog.EventSocketPool, netlog.PhaseEnd, b.nl.Source().ID)
+		end := h.col.One(t, netlog.EventSocketPool, netlog.PhaseEnd, b.nl.Source().ID)
 		if end.Params["net_error"] != int(net.ErrAborted) {
 			t.Errorf("SOCKET_POOL end of a cancelled request = %v", end.Params)
 		}
@@ -690,8 +690,8 @@ func TestPoolIgnoreLimits(t *testing.T) {
 			t.Errorf("MAXIMUM_PRIORITY without IGNORE_LIMITS bypassed the limit: %d jobs", len(h.f.jobs))
 		}
 	})
-	if len(h.col.find(netlog.EventSocketPoolStalledMaxSocketsPerGroup, netlog.PhaseNone, 0)) != 2 {
-		t.Errorf("stall events: %v", h.col.describe())
+	if len(h.col.Find(netlog.EventSocketPoolStalledMaxSocketsPerGroup, netlog.PhaseNone, 0)) != 2 {
+		t.Errorf("stall events: %v", h.col.Describe())
 	}
 }
 
@@ -735,7 +735,7 @@ func TestPoolSynchronousResultsNeverRunCallbacks(t *testing.T) {
 	})
 	h.wantResult(b, int(net.ErrConnectionRefused))
 	h.wantResult(c, net.OK)
-	end := h.col.one(t, netlog.EventSocketPool, netlog.PhaseEnd, bad.nl.Source().ID)
+	end := h.col.One(t, netlog.EventSocketPool, netlog.PhaseEnd, bad.nl.Source().ID)
 	if end.Params["net_error"] != int(net.ErrConnectionRefused) {
 		t.Errorf("SOCKET_POOL end = %v", end.Params)
 	}

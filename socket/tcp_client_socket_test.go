@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netfetch/netfetch/internal/nettest"
+
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
 )
@@ -60,7 +62,7 @@ func (s *tcpServer) accept(t testing.TB) *gonet.TCPConn {
 	case c := <-s.conns:
 		t.Cleanup(func() { c.Close() })
 		return c
-	case <-time.After(hangGuard):
+	case <-time.After(nettest.HangGuard):
 		t.Fatal("timed out waiting for the server to accept")
 		return nil
 	}
@@ -85,7 +87,7 @@ func connectTCP(t testing.TB, l *net.Loop, addrs net.AddressList, log *netlog.Ne
 	cb, c := r.cb("Connect")
 	var s *TCPClientSocket
 	var rv int
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		s = NewTCPClientSocket(l, addrs, log, src)
 		rv = r.call(func() int { return s.Connect(cb) })
 	})
@@ -109,10 +111,10 @@ func connected(t testing.TB, l *net.Loop, srv *tcpServer) (*TCPClientSocket, *go
 // waitUntil polls cond on the loop until it holds.
 func waitUntil(t testing.TB, l *net.Loop, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(hangGuard)
+	deadline := time.Now().Add(nettest.HangGuard)
 	for {
 		var ok bool
-		onLoop(t, l, func() { ok = cond() })
+		nettest.OnLoop(t, l, func() { ok = cond() })
 		if ok {
 			return
 		}
@@ -130,19 +132,19 @@ func readOnLoop(t testing.TB, l *net.Loop, s *TCPClientSocket, buf []byte) (int,
 	r := &reentrancy{t: t}
 	cb, c := r.cb("Read")
 	var rv int
-	onLoop(t, l, func() { rv = r.call(func() int { return s.Read(buf, cb) }) })
+	nettest.OnLoop(t, l, func() { rv = r.call(func() int { return s.Read(buf, cb) }) })
 	return rv, c
 }
 
 func TestTCPConnectOK(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, rv := connectTCP(t, l, net.AddressList{srv.addr()}, nil, netlog.Source{})
 	if rv != net.OK {
 		t.Fatalf("Connect: %v", net.Error(rv))
 	}
 	srv.accept(t)
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		if !s.IsConnected() || !s.IsConnectedAndIdle() {
 			t.Error("a fresh connection is not connected and idle")
 		}
@@ -173,12 +175,12 @@ func TestTCPConnectOK(t *testing.T) {
 }
 
 func TestTCPConnectRefused(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	s, rv := connectTCP(t, l, net.AddressList{deadAddr(t)}, nil, netlog.Source{})
 	if !errors.Is(net.Error(rv), net.ErrConnectionRefused) {
 		t.Fatalf("Connect to a dead port = %v, want ERR_CONNECTION_REFUSED", net.Error(rv))
 	}
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		if s.IsConnected() {
 			t.Error("connected after a refused connect")
 		}
@@ -187,8 +189,8 @@ func TestTCPConnectRefused(t *testing.T) {
 }
 
 func TestTCPConnectEmptyAddressList(t *testing.T) {
-	l := newTestLoop(t)
-	onLoop(t, l, func() {
+	l := nettest.NewLoop(t)
+	nettest.OnLoop(t, l, func() {
 		s := NewTCPClientSocket(l, nil, nil, netlog.Source{})
 		if rv := s.Connect(func(int) { t.Error("callback of a synchronous failure") }); rv != int(net.ErrAddressInvalid) {
 			t.Errorf("Connect(no addresses) = %d, want ERR_ADDRESS_INVALID", rv)
@@ -198,7 +200,7 @@ func TestTCPConnectEmptyAddressList(t *testing.T) {
 }
 
 func TestTCPConnectTriesNextAddress(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	dead := deadAddr(t)
 	s, rv := connectTCP(t, l, net.AddressList{dead, srv.addr()}, nil, netlog.Source{})
@@ -206,7 +208,7 @@ func TestTCPConnectTriesNextAddress(t *testing.T) {
 		t.Fatalf("Connect(dead, live) = %v, want OK", net.Error(rv))
 	}
 	srv.accept(t)
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		if s.PeerAddress() != srv.addr() {
 			t.Errorf("PeerAddress = %v, want the second address %v", s.PeerAddress(), srv.addr())
 		}
@@ -221,23 +223,23 @@ func TestTCPConnectTriesNextAddress(t *testing.T) {
 }
 
 func TestTCPDisconnectDuringConnect(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	c := make(chan int, 1)
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		s := NewTCPClientSocket(l, net.AddressList{srv.addr()}, nil, netlog.Source{})
 		if rv := s.Connect(func(rv int) { c <- rv }); rv != net.IOPending {
 			t.Errorf("Connect = %d", rv)
 		}
 		s.Disconnect()
 	})
-	expectNone(t, c, "Connect callback after Disconnect")
+	nettest.ExpectNone(t, c, "Connect callback after Disconnect")
 	drain(t, l)
-	expectNone(t, c, "Connect callback after Disconnect")
+	nettest.ExpectNone(t, c, "Connect callback after Disconnect")
 }
 
 func TestTCPReadSynchronousWhenBuffered(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, peer := connected(t, l, srv)
 	if _, err := peer.Write([]byte("hello")); err != nil {
@@ -251,8 +253,8 @@ func TestTCPReadSynchronousWhenBuffered(t *testing.T) {
 	if rv != 5 || string(buf[:5]) != "hello" {
 		t.Fatalf("Read of buffered data = %d %q, want a synchronous 5 \"hello\"", rv, buf[:max(rv, 0)])
 	}
-	expectNone(t, c, "callback of a synchronous Read")
-	onLoop(t, l, func() {
+	nettest.ExpectNone(t, c, "callback of a synchronous Read")
+	nettest.OnLoop(t, l, func() {
 		if !s.WasEverUsed() {
 			t.Error("WasEverUsed false after a read")
 		}
@@ -263,7 +265,7 @@ func TestTCPReadSynchronousWhenBuffered(t *testing.T) {
 }
 
 func TestTCPReadPendingThenCallback(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, peer := connected(t, l, srv)
 	buf := make([]byte, 16)
@@ -273,7 +275,7 @@ func TestTCPReadPendingThenCallback(t *testing.T) {
 	}
 	// A pending read keeps the socket "idle" for the pool's purposes and must
 	// not block the loop (the waiter goroutine holds the fd's read lock).
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		if !s.IsConnected() {
 			t.Error("not connected while a read is pending")
 		}
@@ -291,14 +293,14 @@ func TestTCPReadPendingThenCallback(t *testing.T) {
 // pending, in the same loop task, so that it arrives before the goroutine
 // that waits for readiness has started. The wait must still see it.
 func TestTCPReadPendingDataArrivesAtOnce(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, peer := connected(t, l, srv)
 	buf := make([]byte, 1)
 	for i := 0; i < 200; i++ {
 		c := make(chan int, 1)
 		var rv int
-		onLoop(t, l, func() {
+		nettest.OnLoop(t, l, func() {
 			rv = s.Read(buf, func(n int) { c <- n })
 			if rv == net.IOPending {
 				if _, err := peer.Write([]byte{byte(i)}); err != nil {
@@ -323,7 +325,7 @@ func TestTCPReadPendingDataArrivesAtOnce(t *testing.T) {
 }
 
 func TestTCPWriteLargeBuffer(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, peer := connected(t, l, srv)
 
@@ -389,7 +391,7 @@ func TestTCPWriteLargeBuffer(t *testing.T) {
 	var received []byte
 	select {
 	case received = <-got:
-	case <-time.After(hangGuard):
+	case <-time.After(nettest.HangGuard):
 		t.Fatal("server did not receive everything")
 	}
 	if !bytes.Equal(received, data) {
@@ -402,7 +404,7 @@ func TestTCPWriteLargeBuffer(t *testing.T) {
 }
 
 func TestTCPReadEOF(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, peer := connected(t, l, srv)
 	buf := make([]byte, 16)
@@ -419,11 +421,11 @@ func TestTCPReadEOF(t *testing.T) {
 	if rv != 0 {
 		t.Fatalf("Read after EOF = %d, want 0", rv)
 	}
-	expectNone(t, c, "callback of a synchronous Read")
+	nettest.ExpectNone(t, c, "callback of a synchronous Read")
 }
 
 func TestTCPReadConnectionReset(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, peer := connected(t, l, srv)
 	buf := make([]byte, 16)
@@ -441,7 +443,7 @@ func TestTCPReadConnectionReset(t *testing.T) {
 }
 
 func TestTCPIsConnectedAndIdle(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 
 	// Unread data pending: connected, not idle.
@@ -450,7 +452,7 @@ func TestTCPIsConnectedAndIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, l, "unread data makes the socket non-idle", func() bool { return !s1.IsConnectedAndIdle() })
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		if !s1.IsConnected() {
 			t.Error("IsConnected false with unread data and an open peer")
 		}
@@ -460,7 +462,7 @@ func TestTCPIsConnectedAndIdle(t *testing.T) {
 	s2, peer2 := connected(t, l, srv)
 	peer2.Close()
 	waitUntil(t, l, "the peer's FIN is seen", func() bool { return !s2.IsConnected() })
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		if s2.IsConnectedAndIdle() {
 			t.Error("IsConnectedAndIdle true after the peer closed")
 		}
@@ -468,7 +470,7 @@ func TestTCPIsConnectedAndIdle(t *testing.T) {
 }
 
 func TestTCPDisconnectWhileReadPending(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, peer := connected(t, l, srv)
 	buf := make([]byte, 16)
@@ -476,25 +478,25 @@ func TestTCPDisconnectWhileReadPending(t *testing.T) {
 	if rv != net.IOPending {
 		t.Fatalf("Read = %d, want IOPending", rv)
 	}
-	onLoop(t, l, s.Disconnect)
+	nettest.OnLoop(t, l, s.Disconnect)
 	peer.Write([]byte("late"))
-	expectNone(t, c, "Read callback after Disconnect")
+	nettest.ExpectNone(t, c, "Read callback after Disconnect")
 	drain(t, l)
-	expectNone(t, c, "Read callback after Disconnect")
+	nettest.ExpectNone(t, c, "Read callback after Disconnect")
 	if !bytes.Equal(buf, make([]byte, 16)) {
 		t.Errorf("the buffer of a cancelled read was written: %q", buf)
 	}
 }
 
 func TestTCPWriteThenPeerReadsEcho(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, peer := connected(t, l, srv)
 	go io.Copy(peer, peer) // echo
 	r := &reentrancy{t: t}
 	wcb, wc := r.cb("Write")
 	var rv int
-	onLoop(t, l, func() { rv = r.call(func() int { return s.Write([]byte("abc"), wcb) }) })
+	nettest.OnLoop(t, l, func() { rv = r.call(func() int { return s.Write([]byte("abc"), wcb) }) })
 	if rv == net.IOPending {
 		rv = waitInt(t, wc, "Write callback")
 	}
@@ -514,10 +516,10 @@ func TestTCPWriteThenPeerReadsEcho(t *testing.T) {
 func TestTCPNetLog(t *testing.T) {
 	for _, mode := range []netlog.CaptureMode{netlog.Default, netlog.Everything} {
 		t.Run(mode.String(), func(t *testing.T) {
-			l := newTestLoop(t)
+			l := nettest.NewLoop(t)
 			srv := newTCPServer(t)
 			log := netlog.New()
-			col := newCollector(log, mode)
+			col := nettest.NewRecorder(log, mode)
 			owner := netlog.NewSource(log, netlog.SourceTransportConnectJob)
 			dead := deadAddr(t)
 			addrs := net.AddressList{dead, srv.addr()}
@@ -527,16 +529,16 @@ func TestTCPNetLog(t *testing.T) {
 			}
 			peer := srv.accept(t)
 			var id uint32
-			onLoop(t, l, func() { id = s.NetLog().Source().ID })
+			nettest.OnLoop(t, l, func() { id = s.NetLog().Source().ID })
 
 			r := &reentrancy{t: t}
 			wcb, wc := r.cb("Write")
-			onLoop(t, l, func() {
+			nettest.OnLoop(t, l, func() {
 				if rv := r.call(func() int { return s.Write([]byte("ping"), wcb) }); rv != 4 {
 					t.Errorf("Write = %d", rv)
 				}
 			})
-			expectNone(t, wc, "callback of a synchronous Write")
+			nettest.ExpectNone(t, wc, "callback of a synchronous Write")
 			in := make([]byte, 4)
 			if _, err := io.ReadFull(peer, in); err != nil {
 				t.Fatal(err)
@@ -550,9 +552,9 @@ func TestTCPNetLog(t *testing.T) {
 			if rv != 4 {
 				t.Fatalf("Read = %d", rv)
 			}
-			onLoop(t, l, s.Disconnect)
+			nettest.OnLoop(t, l, s.Disconnect)
 
-			alive := col.one(t, netlog.EventSocketAlive, netlog.PhaseBegin, id)
+			alive := col.One(t, netlog.EventSocketAlive, netlog.PhaseBegin, id)
 			if alive.Source.Type != netlog.SourceSocket {
 				t.Errorf("socket source type = %v", alive.Source.Type)
 			}
@@ -560,22 +562,22 @@ func TestTCPNetLog(t *testing.T) {
 			if dep == nil || dep["id"] != owner.Source().ID {
 				t.Errorf("SOCKET_ALIVE params = %v, want a source_dependency on %d", alive.Params, owner.Source().ID)
 			}
-			col.one(t, netlog.EventSocketAlive, netlog.PhaseEnd, id)
-			col.one(t, netlog.EventSocketClosed, netlog.PhaseNone, id)
+			col.One(t, netlog.EventSocketAlive, netlog.PhaseEnd, id)
+			col.One(t, netlog.EventSocketClosed, netlog.PhaseNone, id)
 
-			connect := col.one(t, netlog.EventTCPConnect, netlog.PhaseBegin, id)
+			connect := col.One(t, netlog.EventTCPConnect, netlog.PhaseBegin, id)
 			if got := connect.Params["address_list"]; !reflect.DeepEqual(got, addrs.Strings()) {
 				t.Errorf("TCP_CONNECT address_list = %v, want %v", got, addrs.Strings())
 			}
-			connectEnd := col.one(t, netlog.EventTCPConnect, netlog.PhaseEnd, id)
+			connectEnd := col.One(t, netlog.EventTCPConnect, netlog.PhaseEnd, id)
 			if connectEnd.Params["remote_address"] != srv.addr().String() {
 				t.Errorf("TCP_CONNECT end params = %v", connectEnd.Params)
 			}
-			attempts := col.find(netlog.EventTCPConnectAttempt, netlog.PhaseBegin, id)
+			attempts := col.Find(netlog.EventTCPConnectAttempt, netlog.PhaseBegin, id)
 			if len(attempts) != 2 || attempts[0].Params["address"] != dead.String() || attempts[1].Params["address"] != srv.addr().String() {
 				t.Errorf("TCP_CONNECT_ATTEMPT begins = %v", attempts)
 			}
-			attemptEnds := col.find(netlog.EventTCPConnectAttempt, netlog.PhaseEnd, id)
+			attemptEnds := col.Find(netlog.EventTCPConnectAttempt, netlog.PhaseEnd, id)
 			if len(attemptEnds) != 2 || attemptEnds[0].Params["net_error"] != int(net.ErrConnectionRefused) || attemptEnds[1].Params != nil {
 				t.Errorf("TCP_CONNECT_ATTEMPT ends = %v", attemptEnds)
 			}
@@ -584,7 +586,7 @@ func TestTCPNetLog(t *testing.T) {
 				et   netlog.EventType
 				data string
 			}{{netlog.EventSocketBytesSent, "ping"}, {netlog.EventSocketBytesReceived, "pong"}} {
-				e := col.one(t, tc.et, netlog.PhaseNone, id)
+				e := col.One(t, tc.et, netlog.PhaseNone, id)
 				if e.Params["byte_count"] != len(tc.data) {
 					t.Errorf("%v byte_count = %v", tc.et, e.Params["byte_count"])
 				}
@@ -604,10 +606,10 @@ func TestTCPNetLog(t *testing.T) {
 // (its result is already queued on the loop) when Disconnect runs. The
 // connection must be closed, not leaked: the server sees EOF.
 func TestTCPDisconnectAfterDialCompletedClosesConnection(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	c := make(chan int, 1)
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		s := NewTCPClientSocket(l, net.AddressList{srv.addr()}, nil, netlog.Source{})
 		if rv := s.Connect(func(rv int) { c <- rv }); rv != net.IOPending {
 			t.Errorf("Connect = %d", rv)
@@ -617,13 +619,13 @@ func TestTCPDisconnectAfterDialCompletedClosesConnection(t *testing.T) {
 		select {
 		case peer := <-srv.conns:
 			srv.conns <- peer
-		case <-time.After(hangGuard):
+		case <-time.After(nettest.HangGuard):
 			t.Error("server never accepted")
 		}
 		time.Sleep(20 * time.Millisecond)
 		s.Disconnect()
 	})
-	expectNone(t, c, "Connect callback after Disconnect")
+	nettest.ExpectNone(t, c, "Connect callback after Disconnect")
 	peer := srv.accept(t)
 	peer.SetReadDeadline(time.Now().Add(2 * time.Second))
 	n, err := peer.Read(make([]byte, 1))
@@ -633,7 +635,7 @@ func TestTCPDisconnectAfterDialCompletedClosesConnection(t *testing.T) {
 }
 
 func TestTCPWriteAfterPeerReset(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	s, peer := connected(t, l, srv)
 	peer.SetLinger(0)
@@ -642,7 +644,7 @@ func TestTCPWriteAfterPeerReset(t *testing.T) {
 	r := &reentrancy{t: t}
 	cb, c := r.cb("Write")
 	var rv int
-	onLoop(t, l, func() { rv = r.call(func() int { return s.Write([]byte("after reset"), cb) }) })
+	nettest.OnLoop(t, l, func() { rv = r.call(func() int { return s.Write([]byte("after reset"), cb) }) })
 	if rv == net.IOPending {
 		rv = waitInt(t, c, "Write callback")
 	}

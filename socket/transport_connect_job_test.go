@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netfetch/netfetch/internal/nettest"
+
 	"github.com/netfetch/netfetch/dns"
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
@@ -95,7 +97,7 @@ func startTransportJob(t testing.TB, l *net.Loop, f *TransportConnectJobFactory,
 	t.Helper()
 	var job ConnectJob
 	var rv int
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		job = f.NewConnectJob(testGroup, net.Medium, d)
 		rv = d.r.call(job.Connect)
 	})
@@ -103,10 +105,10 @@ func startTransportJob(t testing.TB, l *net.Loop, f *TransportConnectJobFactory,
 }
 
 func TestTransportConnectJobSuccess(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	log := netlog.New()
-	col := newCollector(log, netlog.Default)
+	col := nettest.NewRecorder(log, netlog.Default)
 	res := &fakeResolver{loop: l, addrs: net.AddressList{srv.addr()}, hang: true}
 	f := &TransportConnectJobFactory{Loop: l, NetLog: log, Resolver: res}
 	d := newFakeDelegate(t)
@@ -114,7 +116,7 @@ func TestTransportConnectJobSuccess(t *testing.T) {
 	if rv != net.IOPending {
 		t.Fatalf("Connect = %d, want IOPending", rv)
 	}
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		if got := job.LoadState(); got != net.LoadStateResolvingHost {
 			t.Errorf("LoadState while resolving = %v", got)
 		}
@@ -129,7 +131,7 @@ func TestTransportConnectJobSuccess(t *testing.T) {
 	}
 	srv.accept(t)
 	var jobID uint32
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		jobID = job.NetLog().Source().ID
 		s := job.TakeSocket()
 		if s == nil || !s.IsConnected() || s.PeerAddress() != srv.addr() {
@@ -141,18 +143,18 @@ func TestTransportConnectJobSuccess(t *testing.T) {
 		}
 		s.Disconnect()
 	})
-	begin := col.one(t, netlog.EventConnectJob, netlog.PhaseBegin, jobID)
+	begin := col.One(t, netlog.EventConnectJob, netlog.PhaseBegin, jobID)
 	if begin.Params["group_id"] != testGroup.String() || begin.Source.Type != netlog.SourceTransportConnectJob {
 		t.Errorf("CONNECT_JOB begin = %+v", begin)
 	}
-	col.one(t, netlog.EventConnectJob, netlog.PhaseEnd, jobID)
-	col.one(t, netlog.EventTransportConnectJobConnect, netlog.PhaseBegin, jobID)
-	col.one(t, netlog.EventTransportConnectJobConnect, netlog.PhaseEnd, jobID)
-	col.one(t, netlog.EventConnectJobSetSocket, netlog.PhaseNone, jobID)
+	col.One(t, netlog.EventConnectJob, netlog.PhaseEnd, jobID)
+	col.One(t, netlog.EventTransportConnectJobConnect, netlog.PhaseBegin, jobID)
+	col.One(t, netlog.EventTransportConnectJobConnect, netlog.PhaseEnd, jobID)
+	col.One(t, netlog.EventConnectJobSetSocket, netlog.PhaseNone, jobID)
 }
 
 func TestTransportConnectJobLoadStateConnecting(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	srv := newTCPServer(t)
 	// Synchronous DNS: Connect goes straight to the TCP connect.
 	res := &fakeResolver{loop: l, addrs: net.AddressList{srv.addr()}, sync: true}
@@ -162,7 +164,7 @@ func TestTransportConnectJobLoadStateConnecting(t *testing.T) {
 	if rv != net.IOPending {
 		t.Fatalf("Connect = %d, want IOPending", rv)
 	}
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		if got := job.LoadState(); got != net.LoadStateConnecting {
 			t.Errorf("LoadState while connecting = %v", got)
 		}
@@ -170,11 +172,11 @@ func TestTransportConnectJobLoadStateConnecting(t *testing.T) {
 	if rv := waitInt(t, d.c, "connect job completion"); rv != net.OK {
 		t.Fatalf("job result = %v", net.Error(rv))
 	}
-	onLoop(t, l, func() { job.TakeSocket().Disconnect() })
+	nettest.OnLoop(t, l, func() { job.TakeSocket().Disconnect() })
 }
 
 func TestTransportConnectJobRefused(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	res := &fakeResolver{loop: l, addrs: net.AddressList{deadAddr(t)}}
 	f := &TransportConnectJobFactory{Loop: l, Resolver: res}
 	d := newFakeDelegate(t)
@@ -185,7 +187,7 @@ func TestTransportConnectJobRefused(t *testing.T) {
 	if rv := waitInt(t, d.c, "connect job completion"); rv != int(net.ErrConnectionRefused) {
 		t.Fatalf("job result = %v, want ERR_CONNECTION_REFUSED", net.Error(rv))
 	}
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		if job.TakeSocket() != nil {
 			t.Error("a failed job has a socket")
 		}
@@ -194,7 +196,7 @@ func TestTransportConnectJobRefused(t *testing.T) {
 
 func TestTransportConnectJobDNSFailure(t *testing.T) {
 	t.Run("sync", func(t *testing.T) {
-		l := newTestLoop(t)
+		l := nettest.NewLoop(t)
 		res := &fakeResolver{loop: l, result: int(net.ErrNameNotResolved), sync: true}
 		f := &TransportConnectJobFactory{Loop: l, Resolver: res}
 		d := newFakeDelegate(t)
@@ -202,10 +204,10 @@ func TestTransportConnectJobDNSFailure(t *testing.T) {
 		if rv != int(net.ErrNameNotResolved) {
 			t.Fatalf("Connect = %v, want a synchronous ERR_NAME_NOT_RESOLVED", net.Error(rv))
 		}
-		expectNone(t, d.c, "delegate of a synchronous failure")
+		nettest.ExpectNone(t, d.c, "delegate of a synchronous failure")
 	})
 	t.Run("async", func(t *testing.T) {
-		l := newTestLoop(t)
+		l := nettest.NewLoop(t)
 		res := &fakeResolver{loop: l, result: int(net.ErrNameNotResolved)}
 		f := &TransportConnectJobFactory{Loop: l, Resolver: res}
 		d := newFakeDelegate(t)
@@ -216,14 +218,14 @@ func TestTransportConnectJobDNSFailure(t *testing.T) {
 		if rv := waitInt(t, d.c, "connect job completion"); rv != int(net.ErrNameNotResolved) {
 			t.Fatalf("job result = %v, want ERR_NAME_NOT_RESOLVED", net.Error(rv))
 		}
-		expectNone(t, d.c, "a second completion")
+		nettest.ExpectNone(t, d.c, "a second completion")
 	})
 }
 
 func TestTransportConnectJobTimeout(t *testing.T) {
-	l := newTestLoop(t)
+	l := nettest.NewLoop(t)
 	log := netlog.New()
-	col := newCollector(log, netlog.Default)
+	col := nettest.NewRecorder(log, netlog.Default)
 	res := &fakeResolver{loop: l, hang: true}
 	f := &TransportConnectJobFactory{Loop: l, NetLog: log, Resolver: res, Timeout: 20 * time.Millisecond}
 	d := newFakeDelegate(t)
@@ -235,29 +237,29 @@ func TestTransportConnectJobTimeout(t *testing.T) {
 		t.Fatalf("job result = %v, want ERR_TIMED_OUT", net.Error(rv))
 	}
 	var id uint32
-	onLoop(t, l, func() {
+	nettest.OnLoop(t, l, func() {
 		id = job.NetLog().Source().ID
 		if !res.requests[0].cancelled {
 			t.Error("the DNS request of a timed-out job was not cancelled")
 		}
 		job.Cancel() // after completion: a no-op
 	})
-	col.one(t, netlog.EventConnectJobTimedOut, netlog.PhaseNone, id)
-	end := col.one(t, netlog.EventConnectJob, netlog.PhaseEnd, id)
+	col.One(t, netlog.EventConnectJobTimedOut, netlog.PhaseNone, id)
+	end := col.One(t, netlog.EventConnectJob, netlog.PhaseEnd, id)
 	if end.Params["net_error"] != int(net.ErrTimedOut) {
 		t.Errorf("CONNECT_JOB end = %v", end.Params)
 	}
-	expectNone(t, d.c, "a second completion")
+	nettest.ExpectNone(t, d.c, "a second completion")
 }
 
 func TestTransportConnectJobCancel(t *testing.T) {
 	t.Run("resolving", func(t *testing.T) {
-		l := newTestLoop(t)
+		l := nettest.NewLoop(t)
 		res := &fakeResolver{loop: l, addrs: net.AddressList{deadAddr(t)}}
 		f := &TransportConnectJobFactory{Loop: l, Resolver: res, Timeout: 20 * time.Millisecond}
 		d := newFakeDelegate(t)
 		var rv int
-		onLoop(t, l, func() {
+		nettest.OnLoop(t, l, func() {
 			job := f.NewConnectJob(testGroup, net.Medium, d)
 			rv = job.Connect()
 			job.Cancel() // before the posted DNS answer and the timer
@@ -269,15 +271,15 @@ func TestTransportConnectJobCancel(t *testing.T) {
 			t.Fatalf("Connect = %d", rv)
 		}
 		time.Sleep(40 * time.Millisecond) // past the timeout
-		expectNone(t, d.c, "delegate after Cancel")
+		nettest.ExpectNone(t, d.c, "delegate after Cancel")
 	})
 	t.Run("connecting", func(t *testing.T) {
-		l := newTestLoop(t)
+		l := nettest.NewLoop(t)
 		srv := newTCPServer(t)
 		res := &fakeResolver{loop: l, addrs: net.AddressList{srv.addr()}, sync: true}
 		f := &TransportConnectJobFactory{Loop: l, Resolver: res}
 		d := newFakeDelegate(t)
-		onLoop(t, l, func() {
+		nettest.OnLoop(t, l, func() {
 			job := f.NewConnectJob(testGroup, net.Medium, d)
 			if rv := job.Connect(); rv != net.IOPending {
 				t.Errorf("Connect = %d", rv)
@@ -287,8 +289,8 @@ func TestTransportConnectJobCancel(t *testing.T) {
 				t.Error("a cancelled job has a socket")
 			}
 		})
-		expectNone(t, d.c, "delegate after Cancel")
+		nettest.ExpectNone(t, d.c, "delegate after Cancel")
 		drain(t, l)
-		expectNone(t, d.c, "delegate after Cancel")
+		nettest.ExpectNone(t, d.c, "delegate after Cancel")
 	})
 }

@@ -314,11 +314,7 @@ func (b *body) fill() error {
 		b.recycle()
 		select {
 		case c := <-b.d.chunks:
-			if c.err != nil {
-				b.err = c.err
-				continue
-			}
-			b.cur, b.curBuf = c.buf, c.buf
+			b.take(c)
 		case <-b.ctx.Done():
 			b.err = fmt.Errorf("%w: %w", net.ErrAborted, b.ctx.Err())
 			d := b.d
@@ -328,17 +324,23 @@ func (b *body) fill() error {
 			// body, or Close's ErrAborted) are still the body's.
 			select {
 			case c := <-b.d.chunks:
-				if c.err != nil {
-					b.err = c.err
-					continue
-				}
-				b.cur, b.curBuf = c.buf, c.buf
+				b.take(c)
 			default:
 				b.err = net.ErrContextShutDown
 			}
 		}
 	}
 	return nil
+}
+
+// take makes a chunk from the loop the current one, or records the body's
+// end.
+func (b *body) take(c chunk) {
+	if c.err != nil {
+		b.err = c.err
+		return
+	}
+	b.cur, b.curBuf = c.buf, c.buf
 }
 
 // recycle hands the drained buffer back to the loop for the next read.
