@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netfetch/netfetch/internal/netlogcheck"
+
 	"github.com/netfetch/netfetch/netlog"
 )
 
@@ -107,7 +109,7 @@ func TestFileWriterLayout(t *testing.T) {
 	}
 	data := readFile(t, path)
 
-	if n := validateForViewer(t, data); n != nEvents {
+	if n := netlogcheck.ValidateForViewer(t, data); n != nEvents {
 		t.Errorf("viewer would load %d events, want %d", n, nEvents)
 	}
 
@@ -262,7 +264,7 @@ func TestFileWriterEverythingHasBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := readFile(t, path)
-	validateForViewer(t, data)
+	netlogcheck.ValidateForViewer(t, data)
 	doc := decodeLog(t, data)
 	if doc["constants"].(map[string]any)["logCaptureMode"] != "Everything" {
 		t.Error("logCaptureMode is not Everything")
@@ -280,7 +282,7 @@ func TestFileWriterNoEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		data := readFile(t, path)
-		if n := validateForViewer(t, data); n != 0 {
+		if n := netlogcheck.ValidateForViewer(t, data); n != 0 {
 			t.Errorf("%d events in an empty log", n)
 		}
 		doc := decodeLog(t, data)
@@ -316,7 +318,7 @@ func TestFileWriterCloseTwiceAndLateEntries(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Error("the file changed after Close")
 	}
-	if n := validateForViewer(t, after); n != 1 {
+	if n := netlogcheck.ValidateForViewer(t, after); n != 1 {
 		t.Errorf("%d events, want 1", n)
 	}
 }
@@ -341,7 +343,7 @@ func TestFileWriterBadPolledData(t *testing.T) {
 		t.Error("Close with unmarshallable polledData returned nil")
 	}
 	data := readFile(t, path)
-	if n := validateForViewer(t, data); n != 1 {
+	if n := netlogcheck.ValidateForViewer(t, data); n != 1 {
 		t.Errorf("%d events, want 1", n)
 	}
 }
@@ -360,7 +362,7 @@ func TestFileWriterBadParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := readFile(t, path)
-	if n := validateForViewer(t, data); n != 2 {
+	if n := netlogcheck.ValidateForViewer(t, data); n != 2 {
 		t.Errorf("%d events, want 2", n)
 	}
 	p := decodeLog(t, data)["events"].([]any)[0].(map[string]any)["params"].(map[string]any)
@@ -386,7 +388,7 @@ func TestFileWriterAwkwardStrings(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := readFile(t, path)
-	if n := validateForViewer(t, data); n != len(vals) {
+	if n := netlogcheck.ValidateForViewer(t, data); n != len(vals) {
 		t.Errorf("%d events, want %d", n, len(vals))
 	}
 	if got := bytes.Count(data, []byte("\n")); got != 2+len(vals) {
@@ -456,7 +458,7 @@ func TestFileWriterTruncatedLogRepair(t *testing.T) {
 		t.Fatal("an unclosed log is already valid JSON")
 	}
 	fixed := repairLikeViewer(data)
-	if got := validateForViewer(t, fixed); got != n {
+	if got := netlogcheck.ValidateForViewer(t, fixed); got != n {
 		t.Errorf("repaired log has %d loadable events, want %d", got, n)
 	}
 	events := decodeLog(t, fixed)["events"].([]any)
@@ -468,7 +470,7 @@ func TestFileWriterTruncatedLogRepair(t *testing.T) {
 	// A crash in the middle of writing an event loses only that event.
 	for cut := 1; cut < 40; cut += 7 {
 		partial := data[:len(data)-cut]
-		if got := validateForViewer(t, repairLikeViewer(partial)); got != n-1 {
+		if got := netlogcheck.ValidateForViewer(t, repairLikeViewer(partial)); got != n-1 {
 			t.Errorf("cut %d bytes: %d events, want %d", cut, got, n-1)
 		}
 	}
@@ -522,7 +524,7 @@ func TestFileWriterConcurrentClose(t *testing.T) {
 			t.Fatalf("Close: %v", closeErr)
 		}
 		data := readFile(t, path)
-		n := validateForViewer(t, data)
+		n := netlogcheck.ValidateForViewer(t, data)
 		if n > loggers*per {
 			t.Errorf("%d events, more than the %d logged", n, loggers*per)
 		}
@@ -554,7 +556,7 @@ func TestNetLogToFileWriterEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := readFile(t, path)
-	if n := validateForViewer(t, data); n != sources*per {
+	if n := netlogcheck.ValidateForViewer(t, data); n != sources*per {
 		t.Fatalf("%d events, want %d", n, sources*per)
 	}
 	// Per source, events are in the order they were logged.

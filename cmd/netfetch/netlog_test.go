@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/netfetch/netfetch/internal/netlogcheck"
 )
 
 type netlogEvent struct {
@@ -44,6 +46,10 @@ func readNetLog(t *testing.T, path string) *netlogFile {
 			LogCaptureMode string         `json:"logCaptureMode"`
 		} `json:"constants"`
 		Events []netlogEvent `json:"events"`
+	}
+	// Every dump the command writes must load in netlog-viewer.
+	if n := netlogcheck.ValidateForViewer(t, b); t.Failed() {
+		t.Fatalf("the NetLog breaks netlog-viewer's rules (%d valid events)", n)
 	}
 	nl := &netlogFile{byName: make(map[string][]netlogEvent)}
 	if err := json.Unmarshal(b, &nl.raw); err != nil {
@@ -222,5 +228,61 @@ func TestNetLogModes(t *testing.T) {
 	expectCode(t, r, 23)
 	if !strings.HasPrefix(r.stderr, "netfetch: --netlog: ") {
 		t.Errorf("stderr %q", r.stderr)
+	}
+}
+
+// The dump of a redirect followed by a chunked download has the events
+// Chrome logs for the same fetch, on sources tied together as Chrome ties
+// them (checked against a chrome --log-net-log dump of the same exchange).
+func TestNetLogRedirectAndChunkedLikeChrome(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, "/chunked", http.StatusFound)
+			return
+		}
+		for i := 0; i < 4; i++ {
+			io.WriteString(w, strings.Repeat("chunk", 200))
+			w.(http.Flusher).Flush() // forces chunked framing
+		}
+	}))
+	t.Cleanup(srv.Close)
+	path := filepath.Join(t.TempDir(), "log.json")
+	r := netfetch(t, "--netlog-mode", "Everything", "--netlog", path, srv.URL+"/redirect")
+	expectCode(t, r, 0)
+	if len(r.stdout) != 4000 {
+		t.Fatalf("body of %d bytes", len(r.stdout))
+	}
+	nl := readNetLog(t, path)
+	nl.require(t, "REQUEST_ALIVE", "URL_REQUEST_START_JOB", "URL_REQUEST_REDIRECTED", "HTTP_STREAM_REQUEST",
+		"HTTP_STREAM_JOB_CONTROLLER", "HTTP_STREAM_JOB", "SOCKET_POOL", "TCP_CONNECT", "SOCKET_IN_USE",
+		"HTTP_TRANSACTION_SEND_REQUEST_HEADERS", "HTTP_TRANSACTION_READ_RESPONSE_HEADERS",
+		"HTTP_TRANSACTION_READ_BODY", "SOCKET_BYTES_RECEIVED", "URL_REQUEST_JOB_FILTERED_BYTES_READ",
+		"SOCKET_POOL_REUSED_AN_EXISTING_SOCKET")
+	// Which source each dependency event points at, by Chromium's source
+	// type numbers as the log's own constants give them.
+	sourceTypes := nl.raw["constants"].(map[string]any)["logSourceType"].(map[string]any)
+	typeOf := func(name string) int { return int(sourceTypes[name].(float64)) }
+	points := func(event, from, to string) {
+		t.Helper()
+		for _, e := range nl.byName[event] {
+			dep, ok := e.Params["source_dependency"].(map[string]any)
+			if e.Source.Type == typeOf(from) && ok && int(dep["type"].(float64)) == typeOf(to) {
+				return
+			}
+		}
+		t.Errorf("no %s on a %s source pointing at a %s", event, from, to)
+	}
+	points("HTTP_STREAM_JOB_CONTROLLER_BOUND", "URL_REQUEST", "HTTP_STREAM_JOB_CONTROLLER")
+	points("HTTP_STREAM_REQUEST_BOUND_TO_JOB", "URL_REQUEST", "HTTP_STREAM_JOB")
+	points("HTTP_STREAM_REQUEST_STARTED_JOB", "HTTP_STREAM_JOB_CONTROLLER", "HTTP_STREAM_JOB")
+	points("HTTP_STREAM_JOB", "HTTP_STREAM_JOB", "HTTP_STREAM_JOB_CONTROLLER")
+	points("SOCKET_POOL_BOUND_TO_SOCKET", "HTTP_STREAM_JOB", "SOCKET")
+	points("CONNECT_JOB_SET_SOCKET", "TRANSPORT_CONNECT_JOB", "SOCKET")
+	points("SOCKET_ALIVE", "SOCKET", "TRANSPORT_CONNECT_JOB")
+	points("SOCKET_IN_USE", "SOCKET", "HTTP_STREAM_JOB")
+	// The 302 and the chunked 200 travel over one connection.
+	if n := len(nl.byName["TCP_CONNECT"]); n != 2 {
+		t.Errorf("%d TCP_CONNECT events, want one connect (begin and end)", n)
 	}
 }

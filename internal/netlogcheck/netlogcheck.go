@@ -1,13 +1,21 @@
-package netlog_test
+// Package netlogcheck checks NetLog dumps the way Chromium's netlog-viewer
+// reads them, so tests can hold every dump the stack writes to the viewer's
+// rules without a browser.
+package netlogcheck
 
 import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"testing"
 )
 
-// validateForViewer applies netlog-viewer's acceptance rules to a complete
+// TB is the part of testing.TB the checks use.
+type TB interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
+// ValidateForViewer applies netlog-viewer's acceptance rules to a complete
 // log (catapult netlog_viewer main.js areValidConstants and log_util.js
 // loadLogDump; chromium-net.md §6.4) and reports every violation with
 // t.Errorf. It returns the number of events the viewer would load.
@@ -22,8 +30,10 @@ import (
 //     that is one of logEventTypes' values, a source.type that is one of
 //     logSourceType's values and a phase that is one of logEventPhase's
 //     values (the viewer silently drops other events: here they are errors);
-//   - polledData, when present, is an object.
-func validateForViewer(t testing.TB, data []byte) int {
+//   - polledData, when present, is an object;
+//   - beyond the viewer: every source_dependency names a source that has
+//     events of its own in the log, so the viewer's links lead somewhere.
+func ValidateForViewer(t TB, data []byte) int {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -132,65 +142,33 @@ func validateForViewer(t testing.TB, data []byte) int {
 			valid++
 		}
 	}
+	checkDependencies(t, events)
 	return valid
 }
 
-// TestValidateForViewerRejects makes sure the validator itself catches what
-// the viewer rejects, using a fake testing.TB that records failures.
-func TestValidateForViewerRejects(t *testing.T) {
-	const okConstants = `{"logFormatVersion":1,"logEventTypes":{"A":0,"B":1},"clientInfo":{},` +
-		`"logEventPhase":{"PHASE_NONE":0,"PHASE_BEGIN":1,"PHASE_END":2},"logSourceType":{"NONE":0},` +
-		`"loadFlag":{},"netError":{},"addressFamily":{},"timeTickOffset":"1700000000000"}`
-	const okEvent = `{"time":"5","type":1,"phase":0,"source":{"id":1,"type":0,"start_time":"5"}}`
-	tests := []struct {
-		name string
-		doc  string
-		ok   bool
-	}{
-		{"valid", `{"constants":` + okConstants + `,"events":[` + okEvent + `]}`, true},
-		{"valid, numeric offset", `{"constants":` + replace(okConstants, `"1700000000000"`, `1700000000000`) + `,"events":[]}`, true},
-		{"not JSON", `{"constants":`, false},
-		{"top level list", `[]`, false},
-		{"no constants", `{"events":[]}`, false},
-		{"missing clientInfo", `{"constants":` + replace(okConstants, `"clientInfo":{},`, ``) + `,"events":[]}`, false},
-		{"netError not object", `{"constants":` + replace(okConstants, `"netError":{}`, `"netError":[]`) + `,"events":[]}`, false},
-		{"version 2", `{"constants":` + replace(okConstants, `"logFormatVersion":1`, `"logFormatVersion":2`) + `,"events":[]}`, false},
-		{"version string", `{"constants":` + replace(okConstants, `"logFormatVersion":1`, `"logFormatVersion":"1"`) + `,"events":[]}`, false},
-		{"offset not numeric", `{"constants":` + replace(okConstants, `"1700000000000"`, `"soon"`) + `,"events":[]}`, false},
-		{"no events", `{"constants":` + okConstants + `}`, false},
-		{"time number", `{"constants":` + okConstants + `,"events":[` + replace(okEvent, `"time":"5"`, `"time":5`) + `]}`, false},
-		{"unknown type", `{"constants":` + okConstants + `,"events":[` + replace(okEvent, `"type":1,`, `"type":7,`) + `]}`, false},
-		{"unknown source type", `{"constants":` + okConstants + `,"events":[` + replace(okEvent, `"type":0,`, `"type":3,`) + `]}`, false},
-		{"unknown phase", `{"constants":` + okConstants + `,"events":[` + replace(okEvent, `"phase":0`, `"phase":9`) + `]}`, false},
-		{"no source", `{"constants":` + okConstants + `,"events":[{"time":"5","type":1,"phase":0}]}`, false},
-		{"polledData list", `{"constants":` + okConstants + `,"events":[],"polledData":[]}`, false},
-	}
-	for _, tt := range tests {
-		rec := &failRecorder{TB: t}
-		validateForViewer(rec, []byte(tt.doc))
-		if rec.failed == tt.ok {
-			t.Errorf("%s: validator failed=%v, want %v (%v)", tt.name, rec.failed, !tt.ok, rec.msgs)
+// checkDependencies reports source_dependency parameters that point at a
+// source with no events in the log.
+func checkDependencies(t TB, events []any) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, ev := range events {
+		if e, ok := ev.(map[string]any); ok {
+			if src, ok := e["source"].(map[string]any); ok {
+				if id, ok := src["id"].(json.Number); ok {
+					seen[id.String()] = true
+				}
+			}
 		}
 	}
-}
-
-func replace(s, old, new string) string {
-	out := bytes.Replace([]byte(s), []byte(old), []byte(new), 1)
-	if bytes.Equal(out, []byte(s)) {
-		panic("replace: " + old + " not found")
+	for i, ev := range events {
+		e, _ := ev.(map[string]any)
+		params, _ := e["params"].(map[string]any)
+		dep, ok := params["source_dependency"].(map[string]any)
+		if !ok {
+			continue
+		}
+		if id, ok := dep["id"].(json.Number); !ok || !seen[id.String()] {
+			t.Errorf("viewer: event %d: source_dependency %v names no source in the log", i, dep["id"])
+		}
 	}
-	return string(out)
-}
-
-// failRecorder is a testing.TB whose Errorf records instead of failing.
-type failRecorder struct {
-	testing.TB
-	failed bool
-	msgs   []string
-}
-
-func (r *failRecorder) Helper() {}
-func (r *failRecorder) Errorf(format string, args ...any) {
-	r.failed = true
-	r.msgs = append(r.msgs, format)
 }
