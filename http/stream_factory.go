@@ -79,8 +79,8 @@ func (f *StreamFactory) RequestStream(info *RequestInfo, priority net.RequestPri
 	nl.BeginEvent(netlog.EventHTTPStreamRequest, nil)
 	log := f.session.nl
 	r.controller = netlog.NewSource(log, netlog.SourceHTTPStreamJobController)
-	r.controller.BeginEvent(netlog.EventHTTPStreamJobController, func(netlog.CaptureMode) netlog.Params {
-		return netlog.Params{"url": info.URL.String(), "is_preconnect": false, "privacy_mode": privacyModeName(info.PrivacyMode), "allowed_bad_certs": []string{}}
+	r.controller.BeginEvent(netlog.EventHTTPStreamJobController, func(m netlog.CaptureMode) netlog.Params {
+		return netlog.Params{"url": netlog.URLString(info.URL, m), "is_preconnect": false, "privacy_mode": privacyModeName(info.PrivacyMode), "allowed_bad_certs": []string{}}
 	})
 	r.controller.AddEventReferencingSource(netlog.EventHTTPStreamJobControllerBound, nl.Source())
 	nl.AddEventReferencingSource(netlog.EventHTTPStreamJobControllerBound, r.controller.Source())

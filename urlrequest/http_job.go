@@ -26,8 +26,8 @@ func (j *httpJob) start() {
 	r := j.r
 	u := r.URL()
 	j.open = true
-	r.nl.BeginEvent(netlog.EventURLRequestStartJob, func(netlog.CaptureMode) netlog.Params {
-		return netlog.Params{"url": u.String(), "method": r.method, "load_flags": int(r.loadFlags), "priority": r.priority.String(), "request_type": "other"}
+	r.nl.BeginEvent(netlog.EventURLRequestStartJob, func(m netlog.CaptureMode) netlog.Params {
+		return netlog.Params{"url": netlog.URLString(u, m), "method": r.method, "load_flags": int(r.loadFlags), "priority": r.priority.String(), "request_type": "other"}
 	})
 	if u.Scheme != "http" && u.Scheme != "https" {
 		j.post(int(net.ErrUnknownURLScheme))
@@ -127,7 +127,9 @@ func redirectMethod(code int, method string) string {
 }
 
 func (r *Request) followRedirect(info RedirectInfo) {
-	r.nl.AddEventWithParams(netlog.EventURLRequestRedirected, netlog.Params{"location": info.NewURL.String()})
+	r.nl.AddEvent(netlog.EventURLRequestRedirected, func(m netlog.CaptureMode) netlog.Params {
+		return netlog.Params{"location": netlog.URLString(info.NewURL, m)}
+	})
 	r.job.close(net.OK)
 	r.job = nil
 	if info.NewMethod != r.method {

@@ -141,8 +141,8 @@ func (r *Request) Start() {
 	r.started = true
 	r.ctx.requests[r] = struct{}{}
 	u := r.URL()
-	r.nl.BeginEvent(netlog.EventRequestAlive, func(netlog.CaptureMode) netlog.Params {
-		return netlog.Params{"url": u.String(), "priority": r.priority.String(), "traffic_annotation": 0}
+	r.nl.BeginEvent(netlog.EventRequestAlive, func(m netlog.CaptureMode) netlog.Params {
+		return netlog.Params{"url": netlog.URLString(u, m), "priority": r.priority.String(), "traffic_annotation": 0}
 	})
 	if r.ctx.closed {
 		r.fail(int(net.ErrContextShutDown))

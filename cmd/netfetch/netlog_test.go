@@ -286,3 +286,36 @@ func TestNetLogRedirectAndChunkedLikeChrome(t *testing.T) {
 		t.Errorf("%d TCP_CONNECT events, want one connect (begin and end)", n)
 	}
 }
+
+// Credentials and cookies are stripped below IncludeSensitive: the URL's
+// user name and password, Authorization and Cookie request headers, and
+// Set-Cookie response headers.
+func TestNetLogStripsCredentials(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "session=SETCOOKIESECRET")
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	target := strings.Replace(srv.URL, "http://", "http://alice:URLSECRET@", 1) + "/"
+	secrets := []string{"URLSECRET", "AUTHSECRET", "COOKIESECRET", "SETCOOKIESECRET"}
+	for _, tc := range []struct {
+		mode  string
+		leaks bool
+	}{{"HeavilyRedacted", false}, {"Default", false}, {"IncludeSensitive", true}} {
+		path := filepath.Join(t.TempDir(), "log.json")
+		r := netfetch(t, "--netlog-mode", tc.mode, "--netlog", path,
+			"-H", "Authorization: Bearer AUTHSECRET", "-H", "Cookie: c=COOKIESECRET", target)
+		expectCode(t, r, 0)
+		readNetLog(t, path)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range secrets {
+			if got := bytes.Contains(data, []byte(s)); got != tc.leaks {
+				t.Errorf("%s: %s in the log = %v, want %v", tc.mode, s, got, tc.leaks)
+			}
+		}
+	}
+}
