@@ -24,8 +24,8 @@ const unlimitedRedirects = math.MaxInt32
 
 const usageText = `Usage: netfetch [flags] URL [URL...]
 
-Fetches the URLs concurrently through one netfetch Context (shared DNS
-cache, socket pools and NetLog). Flags may come before or after the URLs.
+Fetches the URLs concurrently through one netfetch Context (shared host
+resolver, socket pools and NetLog). Flags may come before or after the URLs.
 
 Output:
   -o, --output FILE      write the body to FILE ("-" is stdout); one URL only
