@@ -17,30 +17,3 @@ type ResolutionService interface {
 	// proxySettings and badProxies keys netlog-viewer's Proxy tab reads.
 	PolledData() netlog.Params
 }
-
-// DirectService is the ResolutionService of a direct configuration: every
-// URL is reached without a proxy.
-type DirectService struct{}
-
-// NewDirectService returns a service that always answers DIRECT.
-func NewDirectService() *DirectService { return &DirectService{} }
-
-// ResolveProxy implements ResolutionService; it always completes at once.
-func (s *DirectService) ResolveProxy(u *url.URL, info *Info, _ net.CompletionCallback, nl netlog.WithSource) int {
-	nl.BeginEvent(netlog.EventProxyResolutionService, nil)
-	*info = DirectInfo()
-	nl.AddEvent(netlog.EventProxyResolutionServiceResolvedProxyList, func(netlog.CaptureMode) netlog.Params {
-		return netlog.Params{"proxy_info": info.String()}
-	})
-	nl.EndEvent(netlog.EventProxyResolutionService, nil)
-	return net.OK
-}
-
-// PolledData implements ResolutionService. A direct configuration is an
-// empty ProxyConfig in Chromium's dump.
-func (s *DirectService) PolledData() netlog.Params {
-	return netlog.Params{
-		"proxySettings": netlog.Params{"original": netlog.Params{}, "effective": netlog.Params{}},
-		"badProxies":    []netlog.Params{},
-	}
-}

@@ -25,6 +25,11 @@ const (
 	closeReasonMakeRoom       = "Closing idle socket to make room for another group"
 )
 
+// backupJobDelay is how long the first connect job of an empty group may
+// go without connecting before a second one is started for the same
+// request, to cover a lost SYN (Chromium's kMaxConnectRetryIntervalMs).
+var backupJobDelay = 250 * time.Millisecond
+
 // PoolOptions configure a ClientSocketPool; zero fields take Chromium's
 // defaults.
 type PoolOptions struct {
@@ -67,12 +72,14 @@ type group struct {
 	id      GroupID
 	idle    []idleSocket // oldest first
 	jobs    []ConnectJob
-	pending []*poolRequest // highest priority first, FIFO within a priority
-	active  int            // sockets handed out
+	pending requestQueue
+	active  int // sockets handed out
+	// backupTimer starts a backup connect job (see backupJobDelay).
+	backupTimer *net.DelayedTask
 }
 
 func (g *group) empty() bool {
-	return len(g.idle) == 0 && len(g.jobs) == 0 && len(g.pending) == 0 && g.active == 0
+	return len(g.idle) == 0 && len(g.jobs) == 0 && g.pending.Len() == 0 && g.active == 0
 }
 
 func (g *group) socketCount() int { return g.active + len(g.jobs) + len(g.idle) }
@@ -109,6 +116,7 @@ func (p *ClientSocketPool) group(id GroupID) *group {
 
 func (p *ClientSocketPool) removeGroupIfEmpty(g *group) {
 	if g.empty() {
+		g.backupTimer.Cancel()
 		delete(p.groups, g.id)
 	}
 }
@@ -125,7 +133,7 @@ func (p *ClientSocketPool) RequestSocket(id GroupID, priority net.RequestPriorit
 		return net.OK
 	}
 	// A connect job nobody is waiting for will serve this request.
-	if len(g.jobs) > len(g.pending) {
+	if len(g.jobs) > g.pending.Len() {
 		p.enqueue(g, req)
 		return net.IOPending
 	}
@@ -153,16 +161,14 @@ func (p *ClientSocketPool) RequestSocket(id GroupID, priority net.RequestPriorit
 // goes straight to req; otherwise req waits in the queue (late binding: the
 // first job to finish serves the best waiting request).
 func (p *ClientSocketPool) startJob(g *group, req *poolRequest) int {
-	job := p.factory.NewConnectJob(g.id, req.priority, p)
-	job.NetLog().AddEvent(netlog.EventSocketPoolConnectJobCreated, func(netlog.CaptureMode) netlog.Params {
-		return netlog.Params{"backup_job": false, "group_id": g.id.String()}
-	})
-	req.nl.AddEventReferencingSource(netlog.EventSocketPoolBoundToConnectJob, job.NetLog().Source())
-	p.connecting++
-	g.jobs = append(g.jobs, job)
+	wasEmpty := g.socketCount() == 0
+	job := p.newJob(g, req, false)
 	rv := job.Connect()
 	if rv == net.IOPending {
 		p.enqueue(g, req)
+		if wasEmpty {
+			p.armBackupTimer(g)
+		}
 		return rv
 	}
 	p.removeJob(g, job)
@@ -172,6 +178,51 @@ func (p *ClientSocketPool) startJob(g *group, req *poolRequest) int {
 	}
 	req.nl.EndEventWithNetErrorCode(netlog.EventSocketPool, rv)
 	return rv
+}
+
+// newJob creates a connect job for g on behalf of req and counts it.
+func (p *ClientSocketPool) newJob(g *group, req *poolRequest, backup bool) ConnectJob {
+	job := p.factory.NewConnectJob(g.id, req.priority, p)
+	job.NetLog().AddEvent(netlog.EventSocketPoolConnectJobCreated, func(netlog.CaptureMode) netlog.Params {
+		return netlog.Params{"backup_job": backup, "group_id": g.id.String()}
+	})
+	req.nl.AddEventReferencingSource(netlog.EventSocketPoolBoundToConnectJob, job.NetLog().Source())
+	p.connecting++
+	g.jobs = append(g.jobs, job)
+	return job
+}
+
+func (p *ClientSocketPool) armBackupTimer(g *group) {
+	g.backupTimer.Cancel()
+	g.backupTimer = p.loop.PostDelayed(backupJobDelay, func() { p.onBackupTimer(g) })
+}
+
+// onBackupTimer starts a second connect job for the best waiting request
+// when the group's first job is still connecting: the case a lost SYN
+// makes. A job that resolves its host is given more time; one that got
+// past TCP (a TLS handshake, a tunnel) needs no backup.
+func (p *ClientSocketPool) onBackupTimer(g *group) {
+	g.backupTimer = nil
+	if p.groups[g.id] != g || len(g.jobs) == 0 || g.pending.Len() == 0 {
+		return
+	}
+	switch g.jobs[0].LoadState() {
+	case net.LoadStateResolvingHost:
+		p.armBackupTimer(g)
+		return
+	case net.LoadStateConnecting:
+	default:
+		return
+	}
+	if g.socketCount() >= p.opts.MaxSocketsPerGroup || p.totalSockets() >= p.opts.MaxSockets {
+		p.armBackupTimer(g)
+		return
+	}
+	job := p.newJob(g, g.pending.Front(), true)
+	if rv := job.Connect(); rv != net.IOPending {
+		// Deliver like any asynchronous completion, after this task.
+		p.loop.Post(func() { p.OnConnectJobComplete(rv, job) })
+	}
 }
 
 func (p *ClientSocketPool) removeJob(g *group, job ConnectJob) bool {
@@ -185,24 +236,7 @@ func (p *ClientSocketPool) removeJob(g *group, job ConnectJob) bool {
 	return false
 }
 
-func (p *ClientSocketPool) enqueue(g *group, req *poolRequest) {
-	i := len(g.pending)
-	for i > 0 && g.pending[i-1].priority < req.priority {
-		i--
-	}
-	g.pending = append(g.pending, nil)
-	copy(g.pending[i+1:], g.pending[i:])
-	g.pending[i] = req
-}
-
-func (p *ClientSocketPool) findPending(g *group, h *ClientSocketHandle) int {
-	for i, r := range g.pending {
-		if r.handle == h {
-			return i
-		}
-	}
-	return -1
-}
+func (p *ClientSocketPool) enqueue(g *group, req *poolRequest) { g.pending.Push(req) }
 
 // assignIdleSocket hands req the most recently used idle socket, or else the
 // oldest unused one, closing idle sockets that can no longer be used.
@@ -358,19 +392,20 @@ func (p *ClientSocketPool) OnConnectJobComplete(rv int, job ConnectJob) {
 	}
 	p.removeJob(g, job)
 	if rv == net.OK {
+		// The group has a connection now: no backup needed.
+		g.backupTimer.Cancel()
+		g.backupTimer = nil
 		s := job.TakeSocket()
-		if len(g.pending) > 0 {
-			req := g.pending[0]
-			g.pending = g.pending[1:]
+		if g.pending.Len() > 0 {
+			req := g.pending.PopFront()
 			p.handOut(g, req, s, Unused, 0)
 			p.complete(req, net.OK)
 		} else {
 			g.idle = append(g.idle, idleSocket{socket: s, since: p.now()})
 			p.idle++
 		}
-	} else if len(g.pending) > 0 {
-		req := g.pending[0]
-		g.pending = g.pending[1:]
+	} else if g.pending.Len() > 0 {
+		req := g.pending.PopFront()
 		req.nl.EndEventWithNetErrorCode(netlog.EventSocketPool, rv)
 		p.complete(req, rv)
 	}
@@ -382,8 +417,8 @@ func (p *ClientSocketPool) OnConnectJobComplete(rv int, job ConnectJob) {
 // processPending starts connect jobs for waiting requests of g while the
 // limits allow it.
 func (p *ClientSocketPool) processPending(g *group) {
-	for len(g.pending) > len(g.jobs) {
-		req := g.pending[len(g.jobs)]
+	for g.pending.Len() > len(g.jobs) {
+		req := g.pending.At(len(g.jobs))
 		if p.assignIdleSocketToPending(g) {
 			continue
 		}
@@ -396,8 +431,7 @@ func (p *ClientSocketPool) processPending(g *group) {
 		}
 		// Take the request out of the queue while its job starts, so a
 		// synchronous result is delivered to it alone.
-		idx := len(g.jobs)
-		g.pending = append(g.pending[:idx], g.pending[idx+1:]...)
+		g.pending.Remove(req)
 		rv := p.startJob(g, req)
 		if rv != net.IOPending {
 			p.complete(req, rv)
@@ -406,14 +440,14 @@ func (p *ClientSocketPool) processPending(g *group) {
 }
 
 func (p *ClientSocketPool) assignIdleSocketToPending(g *group) bool {
-	if len(g.idle) == 0 || len(g.pending) == 0 {
+	if len(g.idle) == 0 || g.pending.Len() == 0 {
 		return false
 	}
-	req := g.pending[0]
+	req := g.pending.Front()
 	if !p.assignIdleSocket(g, req) {
 		return false
 	}
-	g.pending = g.pending[1:]
+	g.pending.Remove(req)
 	p.complete(req, net.OK)
 	return true
 }
@@ -424,19 +458,19 @@ func (p *ClientSocketPool) checkForStalledGroups() {
 	for p.totalSockets() < p.opts.MaxSockets || p.idle > 0 {
 		var top *group
 		for _, g := range p.groups {
-			if len(g.pending) <= len(g.jobs) || g.socketCount() >= p.opts.MaxSocketsPerGroup {
+			if g.pending.Len() <= len(g.jobs) || g.socketCount() >= p.opts.MaxSocketsPerGroup {
 				continue
 			}
-			if top == nil || g.pending[len(g.jobs)].priority > top.pending[len(top.jobs)].priority {
+			if top == nil || g.pending.At(len(g.jobs)).priority > top.pending.At(len(top.jobs)).priority {
 				top = g
 			}
 		}
 		if top == nil {
 			return
 		}
-		before := len(top.pending)
+		before := top.pending.Len()
 		p.processPending(top)
-		if len(top.pending) == before {
+		if top.pending.Len() == before {
 			return
 		}
 	}
@@ -449,9 +483,8 @@ func (p *ClientSocketPool) ReleaseSocket(id GroupID, s StreamSocket) {
 	g.active--
 	p.handedOut--
 	if s.IsConnectedAndIdle() {
-		if len(g.pending) > 0 {
-			req := g.pending[0]
-			g.pending = g.pending[1:]
+		if g.pending.Len() > 0 {
+			req := g.pending.PopFront()
 			req.nl.AddEvent(netlog.EventSocketPoolReusedAnExistingSocket, func(netlog.CaptureMode) netlog.Params {
 				return netlog.Params{"idle_ms": 0}
 			})
@@ -484,14 +517,13 @@ func (p *ClientSocketPool) CancelRequest(id GroupID, h *ClientSocketHandle) {
 	if g == nil {
 		return
 	}
-	i := p.findPending(g, h)
-	if i < 0 {
+	req := g.pending.Find(h)
+	if req == nil {
 		return
 	}
-	req := g.pending[i]
-	g.pending = append(g.pending[:i], g.pending[i+1:]...)
+	g.pending.Remove(req)
 	req.nl.EndEventWithNetErrorCode(netlog.EventSocketPool, int(net.ErrAborted))
-	if len(g.jobs) > len(g.pending) && len(g.jobs) > 0 {
+	if len(g.jobs) > g.pending.Len() && len(g.jobs) > 0 {
 		job := g.jobs[len(g.jobs)-1]
 		p.removeJob(g, job)
 		job.Cancel()
@@ -506,12 +538,11 @@ func (p *ClientSocketPool) SetPriority(id GroupID, h *ClientSocketHandle, pri ne
 	if g == nil {
 		return
 	}
-	i := p.findPending(g, h)
-	if i < 0 {
+	req := g.pending.Find(h)
+	if req == nil {
 		return
 	}
-	req := g.pending[i]
-	g.pending = append(g.pending[:i], g.pending[i+1:]...)
+	g.pending.Remove(req)
 	req.priority = pri
 	p.enqueue(g, req)
 }
@@ -522,11 +553,11 @@ func (p *ClientSocketPool) LoadState(id GroupID, h *ClientSocketHandle) net.Load
 	if g == nil {
 		return net.LoadStateIdle
 	}
-	i := p.findPending(g, h)
-	if i < 0 {
+	req := g.pending.Find(h)
+	if req == nil {
 		return net.LoadStateIdle
 	}
-	if i < len(g.jobs) {
+	if g.pending.Index(req) < len(g.jobs) {
 		best := net.LoadStateIdle
 		for _, j := range g.jobs {
 			if s := j.LoadState(); s > best {
@@ -548,14 +579,13 @@ func (p *ClientSocketPool) IdleSocketCount() int { return p.idle }
 // and closes idle sockets. Sockets handed out stay with their users.
 func (p *ClientSocketPool) Close() {
 	for _, g := range p.groups {
+		g.backupTimer.Cancel()
 		for _, j := range g.jobs {
 			j.Cancel()
 			p.connecting--
 		}
 		g.jobs = nil
-		pending := g.pending
-		g.pending = nil
-		for _, req := range pending {
+		for _, req := range g.pending.Drain() {
 			req.nl.EndEventWithNetErrorCode(netlog.EventSocketPool, int(net.ErrAborted))
 			p.complete(req, int(net.ErrAborted))
 		}
@@ -577,15 +607,15 @@ func (p *ClientSocketPool) Info() netlog.Params {
 			connectJobs[i] = int(j.NetLog().Source().ID)
 		}
 		gi := netlog.Params{
-			"pending_request_count":       len(g.pending),
+			"pending_request_count":       g.pending.Len(),
 			"active_socket_count":         g.active,
 			"idle_sockets":                idle,
 			"connect_jobs":                connectJobs,
-			"is_stalled":                  len(g.pending) > len(g.jobs),
-			"backup_job_timer_is_running": false,
+			"is_stalled":                  g.pending.Len() > len(g.jobs),
+			"backup_job_timer_is_running": g.backupTimer != nil,
 		}
-		if len(g.pending) > 0 {
-			gi["top_pending_priority"] = g.pending[0].priority.String()
+		if g.pending.Len() > 0 {
+			gi["top_pending_priority"] = g.pending.Front().priority.String()
 		}
 		groups[id.String()] = gi
 	}

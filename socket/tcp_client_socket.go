@@ -13,6 +13,9 @@ import (
 	"github.com/netfetch/netfetch/netlog"
 )
 
+// dialTCP dials one address; tests replace it to make an address slow.
+var dialTCP = (&gonet.Dialer{}).DialContext
+
 // TCPClientSocket is a TCP connection driven from the loop. Reads and writes
 // are first tried without blocking on the loop itself (through the
 // connection's syscall.RawConn); only when the kernel has nothing to give
@@ -91,8 +94,7 @@ func (s *TCPClientSocket) startAttempt() {
 		ctx, stop := context.WithCancel(ctx)
 		defer stop()
 		defer context.AfterFunc(dialCtx, stop)()
-		var d gonet.Dialer
-		c, err := d.DialContext(ctx, "tcp", addr.String())
+		c, err := dialTCP(ctx, "tcp", addr.String())
 		if err != nil {
 			return nil, err
 		}
