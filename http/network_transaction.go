@@ -7,6 +7,7 @@ import (
 
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
+	"github.com/netfetch/netfetch/proxy"
 )
 
 // maxRetryAttempts is how often a request is resent after a reused
@@ -26,6 +27,8 @@ const (
 	txStateReadHeadersComplete
 	txStateReadBody
 	txStateReadBodyComplete
+	txStateDrainBodyForAuthRestart
+	txStateDrainBodyForAuthRestartComplete
 )
 
 // NetworkTransaction sends a request over the network and reads its
@@ -48,6 +51,13 @@ type NetworkTransaction struct {
 	readBuf       []byte
 	retries       int
 	closed        bool
+
+	// proxyInfo is the route of the current stream, from its
+	// StreamRequest. proxyAuth answers the 407s of an HTTP proxy spoken to
+	// without a tunnel; drainBuf takes the 407 body it discards.
+	proxyInfo proxy.Info
+	proxyAuth *proxyAuth
+	drainBuf  []byte
 }
 
 // NewNetworkTransaction returns a transaction on session.
@@ -121,10 +131,15 @@ func (t *NetworkTransaction) Close() {
 		// bytes) cannot be drained: a second read would race the first,
 		// and on a TCP socket it blocks the loop on the fd's read lock
 		// that the waiting read holds. Close it, as Chromium does when
-		// next_state_ != STATE_NONE.
-		if t.response.Headers != nil && t.next == txStateNone {
+		// next_state_ != STATE_NONE. An HTTP/2 stream is simply reset: the
+		// connection is never at stake.
+		_, h2 := t.stream.(*H2Stream)
+		switch {
+		case h2:
+			t.stream.Close(false)
+		case t.response.Headers != nil && t.next == txStateNone:
 			drainAndClose(t.session, t.stream)
-		} else {
+		default:
 			t.stream.Close(true)
 		}
 		t.stream = nil
@@ -164,6 +179,10 @@ func (t *NetworkTransaction) doLoop(rv int) int {
 			rv = t.doReadBody()
 		case txStateReadBodyComplete:
 			rv = t.doReadBodyComplete(rv)
+		case txStateDrainBodyForAuthRestart:
+			rv = t.doDrainBodyForAuthRestart()
+		case txStateDrainBodyForAuthRestartComplete:
+			rv = t.doDrainBodyForAuthRestartComplete(rv)
 		default:
 			panic("http: bad NetworkTransaction state")
 		}
@@ -184,6 +203,7 @@ func (t *NetworkTransaction) doCreateStream() int {
 func (t *NetworkTransaction) doCreateStreamComplete(rv int) int {
 	req := t.streamRequest
 	t.streamRequest = nil
+	t.proxyInfo = req.ProxyInfo()
 	if rv != net.OK {
 		return rv
 	}
@@ -194,10 +214,27 @@ func (t *NetworkTransaction) doCreateStreamComplete(rv int) int {
 
 func (t *NetworkTransaction) doBuildRequest() int {
 	t.next = txStateSendRequest
-	u := t.info.URL
-	target := u.RequestURI()
-	t.requestLine = t.info.Method + " " + target + " HTTP/1.1\r\n"
-	h := RequestHeaders{}
+	server, viaProxy := t.usingHTTPProxy()
+	authorization := ""
+	if viaProxy {
+		// Credentials go only to the proxy they are for: a new stream may
+		// have fallen back to another one.
+		if t.proxyAuth == nil || t.proxyAuth.server != server {
+			t.proxyAuth = newProxyAuth(server, t.session.proxyAuthCache())
+		}
+		authorization = t.proxyAuth.authorization()
+	}
+	t.requestLine, t.headers = buildRequestHeaders(t.info, viaProxy, authorization)
+	return net.OK
+}
+
+// buildRequestHeaders makes the request line and headers of info, as
+// Chromium's BuildRequestHeaders. viaProxy means the request goes to an
+// HTTP proxy without a tunnel: the request line then carries the absolute
+// URI, and Proxy-Connection replaces Connection (for HTTP/1.0 proxies);
+// proxyAuthorization, when set, answers the proxy's challenge.
+func buildRequestHeaders(info *RequestInfo, viaProxy bool, proxyAuthorization string) (string, RequestHeaders) {
+	u := info.URL
 	host := u.Host
 	if g, ok := GroupIDForURL(u, false); ok && defaultPort(g.Scheme) == int(g.Port) {
 		host = u.Hostname()
@@ -205,22 +242,37 @@ func (t *NetworkTransaction) doBuildRequest() int {
 			host = "[" + host + "]"
 		}
 	}
+	target := u.RequestURI()
+	if viaProxy {
+		// Chromium's SpecForRequest: no user info, no fragment, no
+		// default port.
+		target = strings.ToLower(u.Scheme) + "://" + host + target
+	}
+	line := info.Method + " " + target + " HTTP/1.1\r\n"
+	h := RequestHeaders{}
 	h.Set("Host", host)
-	h.Set("Connection", "keep-alive")
-	if up := t.info.Upload; up != nil {
+	if viaProxy {
+		h.Set("Proxy-Connection", "keep-alive")
+	} else {
+		h.Set("Connection", "keep-alive")
+	}
+	if up := info.Upload; up != nil {
 		if up.Size() >= 0 {
 			h.Set("Content-Length", strconv.FormatInt(up.Size(), 10))
 		} else {
 			h.Set("Transfer-Encoding", "chunked")
 		}
-	} else if t.info.Method == "POST" || t.info.Method == "PUT" {
+	} else if info.Method == "POST" || info.Method == "PUT" {
 		// Chromium sends an explicit zero length for bodiless uploads.
 		h.Set("Content-Length", "0")
 	}
+	if proxyAuthorization != "" {
+		h.Set("Proxy-Authorization", proxyAuthorization)
+	}
 	// The request's headers replace the defaults above (in place), but
 	// repeated fields of the request (RequestHeaders.Add) are all sent.
-	seen := make(map[string]bool, t.info.Headers.Len())
-	for _, f := range t.info.Headers.Fields() {
+	seen := make(map[string]bool, info.Headers.Len())
+	for _, f := range info.Headers.Fields() {
 		if key := strings.ToLower(f.Name); !seen[key] {
 			seen[key] = true
 			h.Set(f.Name, f.Value)
@@ -228,8 +280,7 @@ func (t *NetworkTransaction) doBuildRequest() int {
 			h.Add(f.Name, f.Value)
 		}
 	}
-	t.headers = h
-	return net.OK
+	return line, h
 }
 
 func defaultPort(scheme string) int {
@@ -256,14 +307,20 @@ func (t *NetworkTransaction) doSendRequest() int {
 	t.state = net.LoadStateSendingRequest
 	t.response = ResponseInfo{RequestTime: time.Now(), ConnectionReused: t.stream.IsConnectionReused(), ALPN: "http/1.1"}
 	t.nl.BeginEvent(netlog.EventHTTPTransactionSendRequest, nil)
-	t.nl.AddEvent(netlog.EventHTTPTransactionSendRequestHeaders, func(m netlog.CaptureMode) netlog.Params {
-		fields := t.headers.Fields()
-		lines := make([]string, len(fields))
-		for i, f := range fields {
-			lines[i] = f.Name + ": " + ElideHeaderValueForNetLog(!m.IncludesSensitive(), f.Name, f.Value)
-		}
-		return netlog.Params{"line": t.requestLine, "headers": lines}
-	})
+	if _, ok := t.stream.(*H2Stream); ok {
+		t.nl.AddEvent(netlog.EventHTTPTransactionHTTP2SendRequestHeaders, func(m netlog.CaptureMode) netlog.Params {
+			return H2RequestHeadersNetLogParams(t.info, &t.headers, m)
+		})
+	} else {
+		t.nl.AddEvent(netlog.EventHTTPTransactionSendRequestHeaders, func(m netlog.CaptureMode) netlog.Params {
+			fields := t.headers.Fields()
+			lines := make([]string, len(fields))
+			for i, f := range fields {
+				lines[i] = f.Name + ": " + ElideHeaderValueForNetLog(!m.IncludesSensitive(), f.Name, f.Value)
+			}
+			return netlog.Params{"line": t.requestLine, "headers": lines}
+		})
+	}
 	if t.info.Upload != nil && !t.info.Upload.Rewind() && t.retries > 0 {
 		return int(net.ErrUploadStreamRewindNotSupported)
 	}
@@ -298,7 +355,103 @@ func (t *NetworkTransaction) doReadHeadersComplete(rv int) int {
 	})
 	t.nl.EndEvent(netlog.EventHTTPTransactionReadHeaders, nil)
 	t.state = net.LoadStateIdle
+	if h.StatusCode() == 407 {
+		return t.handleProxyAuthChallenge()
+	}
+	if t.proxyAuth != nil {
+		t.proxyAuth.accepted()
+	}
 	return net.OK
+}
+
+// handleProxyAuthChallenge answers a 407. Only an HTTP proxy spoken to
+// without a tunnel may send one; it gets one resend with the Basic
+// credentials of its proxy.Server (Chromium's HandleAuthChallenge, with
+// no user to ask: where Chromium would prompt, net.ErrProxyAuthRequested).
+func (t *NetworkTransaction) handleProxyAuthChallenge() int {
+	if _, ok := t.usingHTTPProxy(); !ok {
+		// An origin (perhaps behind a tunnel) posing as a proxy.
+		return int(net.ErrUnexpectedProxyAuth)
+	}
+	// doBuildRequest made proxyAuth for this proxy.
+	if rv := t.proxyAuth.handleChallenge(t.response.Headers, false); rv != net.OK {
+		return rv
+	}
+	if t.info.Upload != nil && !t.info.Upload.Rewind() {
+		return int(net.ErrUploadStreamRewindNotSupported)
+	}
+	return t.prepareForAuthRestart()
+}
+
+// prepareForAuthRestart resends on the same connection when the proxy
+// keeps it open and the 407's end can be found, after draining its body;
+// otherwise on a new stream.
+func (t *NetworkTransaction) prepareForAuthRestart() int {
+	if !canReuseStreamForAuth(t.stream) {
+		return t.didDrainBodyForAuthRestart(false)
+	}
+	if !t.stream.IsResponseBodyComplete() {
+		t.next = txStateDrainBodyForAuthRestart
+		return net.OK
+	}
+	return t.didDrainBodyForAuthRestart(true)
+}
+
+func (t *NetworkTransaction) doDrainBodyForAuthRestart() int {
+	t.next = txStateDrainBodyForAuthRestartComplete
+	t.state = net.LoadStateReadingResponse
+	t.nl.BeginEvent(netlog.EventHTTPTransactionDrainBodyForAuthRestart, nil)
+	if t.drainBuf == nil {
+		t.drainBuf = make([]byte, drainBodyBufferSize)
+	}
+	return t.stream.ReadResponseBody(t.drainBuf, t.onIOComplete)
+}
+
+func (t *NetworkTransaction) doDrainBodyForAuthRestartComplete(rv int) int {
+	t.nl.EndEventWithNetErrorCode(netlog.EventHTTPTransactionDrainBodyForAuthRestart, rv)
+	switch {
+	case rv < 0:
+		// We cannot tell whether the proxy meant to keep the connection.
+		return t.didDrainBodyForAuthRestart(false)
+	case t.stream.IsResponseBodyComplete():
+		return t.didDrainBodyForAuthRestart(true)
+	}
+	t.next = txStateDrainBodyForAuthRestart
+	return net.OK
+}
+
+// didDrainBodyForAuthRestart starts the request over: on a stream renewed
+// on the same connection when keepAlive allows, else on a new stream.
+func (t *NetworkTransaction) didDrainBodyForAuthRestart(keepAlive bool) int {
+	var renewed Stream
+	if keepAlive {
+		renewed = renewStreamForAuth(t.stream)
+	}
+	if renewed != nil {
+		t.next = txStateBuildRequest
+	} else {
+		t.stream.Close(true)
+		t.next = txStateCreateStream
+	}
+	t.stream = renewed
+	t.response = ResponseInfo{}
+	t.drainBuf = nil
+	return net.OK
+}
+
+// usingHTTPProxy reports whether the request goes to an HTTP(S) proxy as
+// an absolute-URI request rather than through a tunnel, and which proxy:
+// Chromium does that for http:// URLs through a single HTTP or HTTPS
+// proxy; https://, ws:// and multi-proxy chains always tunnel.
+func (t *NetworkTransaction) usingHTTPProxy() (proxy.Server, bool) {
+	if t.proxyInfo.IsEmpty() || t.proxyInfo.IsDirect() {
+		return proxy.Server{}, false
+	}
+	chain := t.proxyInfo.Chain()
+	if len(chain) != 1 || !chain.Last().Scheme.IsHTTPLike() || !strings.EqualFold(t.info.URL.Scheme, "http") {
+		return proxy.Server{}, false
+	}
+	return chain.Last(), true
 }
 
 // handleIOError resends the request on a fresh connection when a reused
@@ -320,7 +473,15 @@ func (t *NetworkTransaction) handleIOError(rv int) int {
 }
 
 func (t *NetworkTransaction) shouldResend(rv int) bool {
-	if t.stream == nil || !t.stream.IsConnectionReused() || t.stream.ReceivedBytes() > 0 || t.retries >= maxRetryAttempts {
+	if t.stream == nil || t.stream.ReceivedBytes() > 0 || t.retries >= maxRetryAttempts {
+		return false
+	}
+	// A server refusing an HTTP/2 stream processed nothing of it: Chromium
+	// resends it, on a fresh connection too.
+	if net.Error(rv) == net.ErrHTTP2ServerRefusedStream {
+		return true
+	}
+	if !t.stream.IsConnectionReused() {
 		return false
 	}
 	switch net.Error(rv) {

@@ -1,7 +1,7 @@
 package http
 
 import (
-	"time"
+	"crypto/tls"
 
 	"github.com/netfetch/netfetch/dns"
 	"github.com/netfetch/netfetch/net"
@@ -17,9 +17,16 @@ type SessionParams struct {
 	Resolver dns.HostResolver
 	// ProxyService picks the route for each request; nil means direct.
 	ProxyService proxy.ResolutionService
-	Pool         socket.PoolOptions
-	// ConnectTimeout overrides the TCP connect job's 4 minute timeout.
-	ConnectTimeout time.Duration
+	// Pools sets the socket limits (6 per group, 256 direct, 32 per proxy)
+	// and idle timeouts; zero fields keep Chromium's values.
+	Pools socket.PoolManagerOptions
+	// Timeouts override the per-layer connect job timeouts.
+	Timeouts socket.Timeouts
+	// SSL is the TLS configuration; nil means system roots, verification
+	// on, and a session cache of the session's own.
+	SSL *socket.SSLConfig
+	// UserAgent is sent with CONNECT requests to proxies.
+	UserAgent string
 }
 
 // Session holds what network transactions share: the socket pool and the
@@ -27,7 +34,9 @@ type SessionParams struct {
 type Session struct {
 	loop    *net.Loop
 	nl      *netlog.NetLog
-	pool    *socket.ClientSocketPool
+	pools   *socket.PoolManager
+	h2pool  *H2SessionPool
+	common  *socket.CommonConnectJobParams
 	factory *StreamFactory
 	proxies proxy.ResolutionService
 	// drainers are the bodies being read to the end so that their
@@ -38,14 +47,28 @@ type Session struct {
 // NewSession builds a session on p.Loop.
 func NewSession(p SessionParams) *Session {
 	s := &Session{loop: p.Loop, nl: p.NetLog, drainers: make(map[*bodyDrainer]struct{})}
-	jobs := &socket.TransportConnectJobFactory{
-		Loop: p.Loop, NetLog: p.NetLog, Resolver: p.Resolver, Timeout: p.ConnectTimeout,
-	}
 	s.proxies = p.ProxyService
 	if s.proxies == nil {
 		s.proxies = proxy.NewDirectService()
 	}
-	s.pool = socket.NewClientSocketPool(p.Loop, p.NetLog, "[direct://]", jobs, p.Pool)
+	ssl := p.SSL
+	if ssl == nil {
+		ssl = &socket.SSLConfig{}
+	}
+	if ssl.SessionCache == nil {
+		copied := *ssl
+		copied.SessionCache = tls.NewLRUClientSessionCache(0)
+		ssl = &copied
+	}
+	s.common = &socket.CommonConnectJobParams{
+		Loop: p.Loop, NetLog: p.NetLog, Resolver: p.Resolver,
+		Timeouts: p.Timeouts, SSL: ssl,
+		Tunnels: &TunnelJobFactory{UserAgent: p.UserAgent, AuthCache: NewProxyAuthCache()},
+	}
+	s.pools = socket.NewPoolManager(p.Loop, p.NetLog, p.Pools, func(chain proxy.Chain) socket.ConnectJobFactory {
+		return socket.NewChainJobFactory(s.common, chain)
+	})
+	s.h2pool = NewH2SessionPool()
 	s.factory = &StreamFactory{session: s}
 	return s
 }
@@ -59,24 +82,28 @@ func (s *Session) NetLog() *netlog.NetLog { return s.nl }
 // StreamFactory returns the factory that finds streams for transactions.
 func (s *Session) StreamFactory() *StreamFactory { return s.factory }
 
-// SocketPool returns the direct socket pool.
-func (s *Session) SocketPool() *socket.ClientSocketPool { return s.pool }
+// SocketPools returns the pool manager: one socket pool per proxy chain.
+func (s *Session) SocketPools() *socket.PoolManager { return s.pools }
 
 // ProxyService returns the service that resolves proxies for requests.
 func (s *Session) ProxyService() proxy.ResolutionService { return s.proxies }
 
+// H2SessionPool returns the pool of HTTP/2 sessions.
+func (s *Session) H2SessionPool() *H2SessionPool { return s.h2pool }
+
 // SocketPoolInfo is polledData.socketPoolInfo: one entry per pool.
 func (s *Session) SocketPoolInfo() []netlog.Params {
-	return []netlog.Params{s.pool.Info()}
+	return s.pools.Info()
 }
 
 // Close closes idle sockets, the connections of bodies being drained, and
 // fails requests waiting in the pool.
 func (s *Session) Close() {
+	s.h2pool.CloseAll()
 	for d := range s.drainers {
 		d.finish(false)
 	}
-	s.pool.Close()
+	s.pools.Close()
 }
 
 // NetworkLayer is the TransactionFactory that makes network transactions.

@@ -38,6 +38,8 @@ type StreamRequest struct {
 	job        netlog.WithSource
 	group      socket.GroupID
 	proxyInfo  proxy.Info
+	h2key      H2SessionKey
+	h2session  *H2Session
 	handle     socket.ClientSocketHandle
 	stream     Stream
 	next       streamJobState
@@ -173,7 +175,7 @@ func (r *StreamRequest) doResolveProxyComplete(rv int) int {
 	if rv != net.OK {
 		return rv
 	}
-	if !r.proxyInfo.IsDirect() {
+	if r.proxyInfo.IsEmpty() {
 		return int(net.ErrNoSupportedProxies)
 	}
 	r.controller.AddEventWithParams(netlog.EventHTTPStreamJobControllerProxyServerResolved, netlog.Params{"proxy_chain": r.proxyInfo.ChainString()})
@@ -204,10 +206,19 @@ func hostPort(g socket.GroupID) string {
 }
 
 func (r *StreamRequest) doInitConnection() int {
+	// An HTTP/2 session to the same place carries the request without a
+	// new connection (Chromium's SpdySessionPool lookup).
+	r.h2key = H2SessionKey{Group: r.group, ProxyChain: r.proxyInfo.ChainString()}
+	if s := r.factory.session.h2pool.Find(r.h2key, r.job); s != nil {
+		r.h2session = s
+		r.next = jobStateCreateStream
+		return net.OK
+	}
 	r.next = jobStateInitConnectionComplete
 	r.job.BeginEvent(netlog.EventHTTPStreamJobInitConnection, nil)
 	r.job.AddEventWithParams(netlog.EventTCPClientSocketPoolRequestedSocket, netlog.Params{"group_id": r.group.String()})
-	return r.handle.Init(r.group, r.priority, r.info.LoadFlags, r.factory.session.pool, r.onIOComplete, r.job)
+	pool := r.factory.session.pools.GetSocketPool(r.proxyInfo.Chain())
+	return r.handle.Init(r.group, r.priority, r.info.LoadFlags, pool, r.onIOComplete, r.job)
 }
 
 func (r *StreamRequest) doInitConnectionComplete(rv int) int {
@@ -220,10 +231,40 @@ func (r *StreamRequest) doInitConnectionComplete(rv int) int {
 }
 
 func (r *StreamRequest) doCreateStream() int {
-	r.stream = NewBasicStream(&r.handle, r.requestNL)
+	if rv := r.bindH2Session(); rv != net.OK {
+		return rv
+	}
+	if r.h2session != nil {
+		r.stream = r.h2session.NewStream(r.requestNL)
+	} else {
+		r.stream = NewBasicStream(&r.handle, r.requestNL)
+	}
 	r.job.AddEventReferencingSource(netlog.EventHTTPStreamJobBoundToRequest, r.requestNL.Source())
 	r.controller.AddEventReferencingSource(netlog.EventHTTPStreamJobBoundToRequest, r.requestNL.Source())
 	r.requestNL.AddEventReferencingSource(netlog.EventHTTPStreamRequestBoundToJob, r.job.Source())
+	return net.OK
+}
+
+// bindH2Session turns a connection that negotiated h2 into an HTTP/2
+// session (or joins one another request opened meanwhile); such a socket
+// must never go back to the pool as an idle HTTP/1.1 connection.
+func (r *StreamRequest) bindH2Session() int {
+	if r.h2session != nil || r.handle.Socket().NegotiatedProtocol() != "h2" {
+		return net.OK
+	}
+	pool := r.factory.session.h2pool
+	if s := pool.Find(r.h2key, r.job); s != nil {
+		r.handle.Socket().Disconnect()
+		r.handle.Reset()
+		r.h2session = s
+		return net.OK
+	}
+	s, err := NewH2Session(r.factory.session.loop, r.h2key, &r.handle, r.factory.session.nl)
+	if err != nil {
+		return net.ResultFromError(err)
+	}
+	pool.Add(s, r.job)
+	r.h2session = s
 	return net.OK
 }
 
@@ -236,3 +277,8 @@ func (r *StreamRequest) finish(rv int) {
 	r.controller.EndEventWithNetErrorCode(netlog.EventHTTPStreamJobController, rv)
 	r.requestNL.EndEventWithNetErrorCode(netlog.EventHTTPStreamRequest, rv)
 }
+
+// ProxyInfo is the route the request resolved to; the transaction needs it
+// to speak to an HTTP proxy without a tunnel (absolute-URI requests, proxy
+// auth).
+func (r *StreamRequest) ProxyInfo() proxy.Info { return r.proxyInfo }

@@ -23,8 +23,11 @@ type BlockingConn struct {
 	readMu  sync.Mutex // one Read at a time, as the socket allows
 	writeMu sync.Mutex // one Write at a time
 
-	mu            sync.Mutex
-	closed        bool
+	mu     sync.Mutex
+	closed bool
+	// closedCh is closed by Close, releasing operations that wait for a
+	// socket whose pending callbacks Disconnect dropped.
+	closedCh      chan struct{}
 	readDeadline  time.Time
 	writeDeadline time.Time
 }
@@ -32,7 +35,7 @@ type BlockingConn struct {
 // NewBlockingConn wraps s, which belongs to loop. From then on the
 // BlockingConn owns s: no one else may use it.
 func NewBlockingConn(loop *net.Loop, s StreamSocket) *BlockingConn {
-	return &BlockingConn{loop: loop, socket: s}
+	return &BlockingConn{loop: loop, socket: s, closedCh: make(chan struct{})}
 }
 
 // Socket returns the wrapped socket.
@@ -90,6 +93,8 @@ func (c *BlockingConn) do(p []byte, write bool, deadline time.Time) (int, error)
 		// unusable after a timeout, as with most net.Conns in practice.
 		c.Close()
 		return 0, os.ErrDeadlineExceeded
+	case <-c.closedCh:
+		return 0, gonet.ErrClosed
 	case <-c.loop.Done():
 		return 0, gonet.ErrClosed
 	}
@@ -144,6 +149,7 @@ func (c *BlockingConn) Close() error {
 		return nil
 	}
 	c.closed = true
+	close(c.closedCh)
 	c.mu.Unlock()
 	c.loop.Post(c.socket.Disconnect)
 	return nil

@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"errors"
+	"io"
 	gonet "net"
 	"net/netip"
 	"syscall"
@@ -41,6 +42,9 @@ type TCPClientSocket struct {
 	connectCB    net.CompletionCallback
 	readPending  bool
 	writePending bool
+	// detached is set once DetachConn has handed the connection to a layer
+	// that does its own blocking I/O on it.
+	detached bool
 }
 
 // NewTCPClientSocket returns an unconnected socket that will try addresses
@@ -167,6 +171,9 @@ func (s *TCPClientSocket) Read(buf []byte, cb net.CompletionCallback) int {
 	if !s.connected {
 		return int(net.ErrSocketNotConnected)
 	}
+	if s.detached {
+		return int(net.ErrUnexpected)
+	}
 	if rv, done := s.tryRead(buf); done {
 		return rv
 	}
@@ -249,6 +256,9 @@ func (s *TCPClientSocket) Write(buf []byte, cb net.CompletionCallback) int {
 	if !s.connected {
 		return int(net.ErrSocketNotConnected)
 	}
+	if s.detached {
+		return int(net.ErrUnexpected)
+	}
 	if rv, done := s.tryWrite(buf); done {
 		return rv
 	}
@@ -290,6 +300,60 @@ func (s *TCPClientSocket) tryWrite(buf []byte) (rv int, done bool) {
 		s.nl.AddByteTransferEvent(netlog.EventSocketBytesSent, buf[:n])
 	}
 	return n, true
+}
+
+// DetachConn hands the connection to a layer that reads and writes it with
+// blocking calls from its own goroutines (crypto/tls in SSLClientSocket):
+// going through the loop for every TLS record would cost a task hop per
+// read. It returns nil unless the socket is connected, has no Read or Write
+// pending and was not detached before.
+//
+// The returned conn logs SOCKET_BYTES_SENT/RECEIVED and read/write errors on
+// this socket's source, from whichever goroutine does the I/O (a NetLog is
+// safe for concurrent use), so the socket's log stays what it was.
+//
+// Afterwards Read and Write fail with ErrUnexpected, but the socket keeps
+// its source alive, still answers IsConnected and IsConnectedAndIdle by
+// peeking at the kernel's receive buffer, and Disconnect still closes the
+// connection. The new owner must not call IsConnected or IsConnectedAndIdle
+// while one of its goroutines is inside a Read of the conn: the peek would
+// wait for that Read to release the descriptor and block the loop.
+func (s *TCPClientSocket) DetachConn() gonet.Conn {
+	if !s.connected || s.detached || s.readPending || s.writePending {
+		return nil
+	}
+	s.detached = true
+	return &detachedTCPConn{Conn: s.conn, nl: s.nl}
+}
+
+// detachedTCPConn is the conn DetachConn returns. It embeds the net.Conn
+// interface, not *net.TCPConn, so that io.Copy cannot reach the TCPConn's
+// ReadFrom and WriteTo and bypass the logging.
+type detachedTCPConn struct {
+	gonet.Conn
+	nl netlog.WithSource
+}
+
+func (c *detachedTCPConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.nl.AddByteTransferEvent(netlog.EventSocketBytesReceived, p[:n])
+	}
+	if err != nil && err != io.EOF && !errors.Is(err, gonet.ErrClosed) {
+		c.nl.AddEventWithNetErrorCode(netlog.EventSocketReadError, int(net.MapSystemError(err)))
+	}
+	return n, err
+}
+
+func (c *detachedTCPConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.nl.AddByteTransferEvent(netlog.EventSocketBytesSent, p[:n])
+	}
+	if err != nil && !errors.Is(err, gonet.ErrClosed) {
+		c.nl.AddEventWithNetErrorCode(netlog.EventSocketWriteError, int(net.MapSystemError(err)))
+	}
+	return n, err
 }
 
 // Disconnect implements StreamSocket.

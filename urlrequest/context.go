@@ -1,6 +1,7 @@
 package urlrequest
 
 import (
+	"crypto/x509"
 	"time"
 
 	"github.com/netfetch/netfetch/cache"
@@ -8,6 +9,7 @@ import (
 	"github.com/netfetch/netfetch/http"
 	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
+	"github.com/netfetch/netfetch/proxy"
 	"github.com/netfetch/netfetch/socket"
 )
 
@@ -20,9 +22,14 @@ type Builder struct {
 	netLog             *netlog.NetLog
 	maxSockets         int
 	maxSocketsPerGroup int
-	connectTimeout     time.Duration
+	maxSocketsPerProxy int
+	timeouts           socket.Timeouts
 	userAgent          string
 	resolverFactory    func(*net.Loop) dns.HostResolver
+	proxyServer        proxy.Server
+	proxyBypass        proxy.BypassRules
+	rootCAs            *x509.CertPool
+	insecure           bool
 }
 
 // NewBuilder returns a Builder with Chromium's defaults.
@@ -37,8 +44,34 @@ func (b *Builder) SetMaxSockets(n int) *Builder { b.maxSockets = n; return b }
 // SetMaxSocketsPerGroup caps the sockets per host (default 6).
 func (b *Builder) SetMaxSocketsPerGroup(n int) *Builder { b.maxSocketsPerGroup = n; return b }
 
-// SetConnectTimeout bounds each TCP connect job (default 4 minutes).
-func (b *Builder) SetConnectTimeout(d time.Duration) *Builder { b.connectTimeout = d; return b }
+// SetMaxSocketsPerProxy caps the sockets to each proxy (default 32).
+func (b *Builder) SetMaxSocketsPerProxy(n int) *Builder { b.maxSocketsPerProxy = n; return b }
+
+// SetConnectTimeout bounds each layer of making a connection: the TCP
+// connect (default 4 minutes), the TLS handshake, the SOCKS handshake and
+// the CONNECT tunnel (30 s each by default).
+func (b *Builder) SetConnectTimeout(d time.Duration) *Builder {
+	b.timeouts = socket.Timeouts{TCP: d, TLS: d, SOCKS: d, Tunnel: d}
+	return b
+}
+
+// SetTimeouts sets the connect job timeouts layer by layer.
+func (b *Builder) SetTimeouts(t socket.Timeouts) *Builder { b.timeouts = t; return b }
+
+// SetProxy sends every request through server (see proxy.ParseServerURI),
+// except loopback and link-local destinations unless the bypass rules say
+// "<-loopback>". proxy.Direct() turns proxies off.
+func (b *Builder) SetProxy(server proxy.Server) *Builder { b.proxyServer = server; return b }
+
+// SetProxyBypass sets the proxy bypass rules (see proxy.ParseBypassRules).
+func (b *Builder) SetProxyBypass(rules proxy.BypassRules) *Builder { b.proxyBypass = rules; return b }
+
+// SetRootCAs sets the certificate authorities TLS trusts; nil means the
+// system's.
+func (b *Builder) SetRootCAs(pool *x509.CertPool) *Builder { b.rootCAs = pool; return b }
+
+// SetInsecureSkipVerify turns certificate verification off (curl's -k).
+func (b *Builder) SetInsecureSkipVerify(insecure bool) *Builder { b.insecure = insecure; return b }
 
 // SetUserAgent sets the User-Agent sent when a request has none.
 func (b *Builder) SetUserAgent(ua string) *Builder { b.userAgent = ua; return b }
@@ -63,14 +96,24 @@ func (b *Builder) Build() (*Context, error) {
 	} else {
 		resolver = dns.NewSystemResolver(loop)
 	}
-	session := http.NewSession(http.SessionParams{
-		Loop: loop, NetLog: nl, Resolver: resolver, ConnectTimeout: b.connectTimeout,
-		Pool: socket.PoolOptions{MaxSockets: b.maxSockets, MaxSocketsPerGroup: b.maxSocketsPerGroup},
-	})
 	ua := b.userAgent
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
+	server := b.proxyServer
+	if server.Scheme == proxy.SchemeInvalid {
+		server = proxy.Direct()
+	}
+	session := http.NewSession(http.SessionParams{
+		Loop: loop, NetLog: nl, Resolver: resolver,
+		ProxyService: proxy.NewFixedService(server, b.proxyBypass),
+		Pools: socket.PoolManagerOptions{
+			MaxSockets: b.maxSockets, MaxSocketsPerGroup: b.maxSocketsPerGroup, MaxSocketsPerProxy: b.maxSocketsPerProxy,
+		},
+		Timeouts:  b.timeouts,
+		SSL:       &socket.SSLConfig{RootCAs: b.rootCAs, Insecure: b.insecure},
+		UserAgent: ua,
+	})
 	c := &Context{
 		loop:      loop,
 		netLog:    nl,
@@ -111,12 +154,14 @@ func (c *Context) NetLog() *netlog.NetLog { return c.netLog }
 func (c *Context) TransactionFactory() http.TransactionFactory { return c.factory }
 
 // PolledData collects the state netlog-viewer shows beside the events
-// (proxy settings and socket pools today), for netlog.FileWriter.Close.
+// (proxy settings, socket pools, HTTP/2 sessions), for
+// netlog.FileWriter.Close.
 func (c *Context) PolledData() netlog.Params {
 	var p netlog.Params
 	if !c.loop.PostAndWait(func() {
 		p = c.session.ProxyService().PolledData()
 		p["socketPoolInfo"] = c.session.SocketPoolInfo()
+		p["spdySessionInfo"] = c.session.H2SessionPool().Info()
 	}) {
 		return netlog.Params{}
 	}

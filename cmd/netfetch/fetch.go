@@ -79,6 +79,13 @@ func (f *fetcher) fetchOne(ctx context.Context, i int) outcome {
 		defer f.stdout.finish(i)
 	}
 	rawURL := f.o.urls[i]
+	if f.o.maxTime > 0 {
+		// --max-time bounds the whole transfer, body included; netFailure
+		// tells its deadline apart from an interrupt.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.o.maxTime)
+		defer cancel()
+	}
 	req := &urlrequest.FetchRequest{
 		Method:       f.o.requestMethod(),
 		URL:          rawURL,
@@ -152,7 +159,10 @@ func (f *fetcher) open(i int) (io.Writer, func() error, error) {
 // netFailure reports a failed URL with its net::ERR_* name and code. Fetches
 // ended by an interrupt are not reported one by one.
 func (f *fetcher) netFailure(ctx context.Context, rawURL string, err error) outcome {
-	if ctx.Err() != nil {
+	if errors.Is(err, context.DeadlineExceeded) {
+		// --max-time ran out (curl's "operation timed out").
+		err = net.ErrTimedOut
+	} else if ctx.Err() != nil {
 		return outcomeInterrupted
 	}
 	var ne net.Error

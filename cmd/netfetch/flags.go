@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,8 +9,10 @@ import (
 	"math"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/netfetch/netfetch/netlog"
+	"github.com/netfetch/netfetch/proxy"
 	"github.com/netfetch/netfetch/urlrequest"
 )
 
@@ -50,6 +53,21 @@ Request:
                          as a browser does
       --max-redirs N     follow at most N redirects (default 20; -1 unlimited;
                          0 makes the first redirect fail)
+
+Connections:
+  -x, --proxy URI        send requests through a proxy: http://, https://,
+                         socks4://, socks4a:// or socks5:// (socks:// is SOCKS5),
+                         with user:pass@ for its credentials; a bare host:port
+                         is an HTTP proxy. Loopback and link-local destinations
+                         go direct unless --proxy-bypass says <-loopback>
+      --proxy-bypass LIST  proxy bypass rules (so far only <-loopback>)
+      --cacert FILE      also trust the CA certificates in FILE (PEM)
+  -k, --insecure         do not verify TLS certificates
+      --max-sockets-per-host N  at most N connections per host (default 6)
+      --connect-timeout S  give each step of making a connection (TCP, TLS,
+                         SOCKS, proxy tunnel) at most S seconds
+  -m, --max-time S       give each URL at most S seconds in all; past it the
+                         URL fails with net::ERR_TIMED_OUT (-7)
 
 Running:
       --parallel N       fetch at most N URLs at once (default: the number of
@@ -93,10 +111,22 @@ type options struct {
 	urlsFrom   string
 	urls       []string
 
+	proxy          string
+	proxyBypass    string
+	cacert         string
+	insecure       bool
+	maxPerHost     int
+	connectTimeout float64
+	maxTimeSecs    float64
+
 	// Derived by finish.
 	body        []byte // nil when there is no -d
 	reqHeaders  []urlrequest.Header
 	captureMode netlog.CaptureMode
+	proxyServer proxy.Server
+	bypass      proxy.BypassRules
+	rootCAs     *x509.CertPool
+	maxTime     time.Duration
 }
 
 // stringList is a flag.Value that collects every occurrence of a repeatable
@@ -158,6 +188,14 @@ func newFlagSet(o *options) *flag.FlagSet {
 	str(&o.netlogMode, "Default", "netlog-mode")
 	fs.IntVar(&o.parallel, "parallel", 0, "")
 	str(&o.urlsFrom, "", "urls-from")
+	str(&o.proxy, "", "x", "proxy")
+	str(&o.proxyBypass, "", "proxy-bypass", "noproxy")
+	str(&o.cacert, "", "cacert")
+	boolean(&o.insecure, "k", "insecure")
+	fs.IntVar(&o.maxPerHost, "max-sockets-per-host", 0, "")
+	fs.Float64Var(&o.connectTimeout, "connect-timeout", 0, "")
+	fs.Float64Var(&o.maxTimeSecs, "m", 0, "")
+	fs.Float64Var(&o.maxTimeSecs, "max-time", 0, "")
 	return fs
 }
 
@@ -268,6 +306,9 @@ func (o *options) finish() error {
 	if o.parallel == 0 {
 		o.parallel = min(len(o.urls), maxParallelDefault)
 	}
+	if err := o.finishConnectionOptions(); err != nil {
+		return err
+	}
 	mode, ok := netlog.ParseCaptureMode(o.netlogMode)
 	if !ok {
 		return usagef("--netlog-mode: unknown mode %q (HeavilyRedacted, Default, IncludeSensitive, Everything)", o.netlogMode)
@@ -364,4 +405,46 @@ func readURLList(path string) ([]string, error) {
 		urls = append(urls, line)
 	}
 	return urls, nil
+}
+
+// finishConnectionOptions checks and converts the proxy, TLS, socket limit
+// and timeout flags.
+func (o *options) finishConnectionOptions() error {
+	switch {
+	case o.maxPerHost < 0:
+		return usagef("--max-sockets-per-host must be positive, not %d", o.maxPerHost)
+	case o.connectTimeout < 0 || o.maxTimeSecs < 0:
+		return usagef("timeouts must not be negative")
+	}
+	o.maxTime = time.Duration(o.maxTimeSecs * float64(time.Second))
+	o.proxyServer = proxy.Direct()
+	if o.proxy != "" {
+		s, err := proxy.ParseServerURI(o.proxy, proxy.SchemeHTTP)
+		if err != nil {
+			return usagef("--proxy: %v", err)
+		}
+		o.proxyServer = s
+	}
+	bypass, err := proxy.ParseBypassRules(o.proxyBypass)
+	if err != nil {
+		return usagef("--proxy-bypass: %v", err)
+	}
+	o.bypass = bypass
+	if o.cacert != "" {
+		pem, err := os.ReadFile(o.cacert)
+		if err != nil {
+			return usagef("--cacert: %v", err)
+		}
+		// The file's CAs are added to the system's, as curl does with a
+		// system store.
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return usagef("--cacert: no PEM certificate in %s", o.cacert)
+		}
+		o.rootCAs = pool
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"github.com/netfetch/netfetch/netlog"
 	"github.com/netfetch/netfetch/urlrequest"
@@ -68,7 +69,15 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		nl = netlog.New()
 		nl.AddObserver(fw, o.captureMode)
 	}
-	b := urlrequest.NewBuilder()
+	b := urlrequest.NewBuilder().
+		SetProxy(o.proxyServer).
+		SetProxyBypass(o.bypass).
+		SetRootCAs(o.rootCAs).
+		SetInsecureSkipVerify(o.insecure).
+		SetMaxSocketsPerGroup(o.maxPerHost)
+	if o.connectTimeout > 0 {
+		b.SetConnectTimeout(time.Duration(o.connectTimeout * float64(time.Second)))
+	}
 	if nl != nil {
 		b.SetNetLog(nl)
 	}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/netfetch/netfetch/internal/interop"
+)
+
+// Interop tests through real peers started on loopback: nginx over TLS
+// (HTTP/1.1 and HTTP/2) with a CA the test makes, microsocks and dante as
+// SOCKS servers, tinyproxy as an HTTP proxy.
+
+// keepLoopback makes loopback destinations use the proxy: without it
+// Chromium's implicit bypass sends them direct.
+const keepLoopback = "<-loopback>"
+
+func tlsNginx(t *testing.T, http2 bool) (*interop.Nginx, *interop.TestPKI, []byte) {
+	t.Helper()
+	pki := interop.GenerateCA(t, "", "localhost", "127.0.0.1")
+	n := interop.StartNginx(t, interop.NginxOptions{TLS: pki.TLS(http2)})
+	body := make([]byte, 200<<10)
+	rand.Read(body)
+	n.WriteFile(t, "file", body)
+	return n, pki, body
+}
+
+func TestInteropTLSWithGeneratedCA(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		name := map[bool]string{false: "http1.1", true: "h2"}[h2]
+		t.Run(name, func(t *testing.T) {
+			n, pki, body := tlsNginx(t, h2)
+			r := netfetch(t, "--cacert", pki.CACertFile, n.TLSURLHost("localhost", "/file"), n.TLSURLHost("localhost", "/file"))
+			expectCode(t, r, 0)
+			if r.stdout != string(body)+string(body) {
+				t.Fatalf("got %d bytes, want two copies of %d", len(r.stdout), len(body))
+			}
+			entries := n.WaitAccessLog(t, 2)
+			wantProto := map[bool]string{false: "HTTP/1.1", true: "HTTP/2.0"}[h2]
+			for _, e := range entries {
+				if e.Proto != wantProto || e.TLSProtocol == "" {
+					t.Errorf("nginx saw %+v, want %s over TLS", e, wantProto)
+				}
+			}
+		})
+	}
+}
+
+func TestInteropCertificateErrors(t *testing.T) {
+	pki := interop.GenerateCA(t, "", "localhost", "127.0.0.1")
+	for _, tc := range []struct {
+		name string
+		pair interop.KeyPair
+		want string
+	}{
+		{"expired", pki.Expired, "net::ERR_CERT_DATE_INVALID (-201)"},
+		{"wrong-host", pki.WrongHost, "net::ERR_CERT_COMMON_NAME_INVALID (-200)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := interop.StartNginx(t, interop.NginxOptions{TLS: tc.pair.TLS(false)})
+			u := n.TLSURLHost("localhost", "/")
+			r := netfetch(t, "--cacert", pki.CACertFile, u)
+			expectCode(t, r, 1)
+			if want := "netfetch: " + u + ": " + tc.want + "\n"; r.stderr != want {
+				t.Fatalf("stderr %q, want %q", r.stderr, want)
+			}
+			expectCode(t, netfetch(t, "-k", u), 0)
+		})
+	}
+	// A CA nobody told us about.
+	n := interop.StartNginx(t, interop.NginxOptions{TLS: pki.TLS(false)})
+	r := netfetch(t, n.TLSURLHost("localhost", "/"))
+	expectCode(t, r, 1)
+	if !strings.Contains(r.stderr, "net::ERR_CERT_AUTHORITY_INVALID (-202)") {
+		t.Fatalf("stderr %q", r.stderr)
+	}
+}
+
+// origin is a plain HTTP server on loopback that records the requests it
+// sees.
+func origin(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	var seen atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		w.Write([]byte("origin:" + r.URL.Path))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, &seen
+}
+
+func TestInteropSOCKS5ThroughMicrosocks(t *testing.T) {
+	base, _ := origin(t)
+	open := interop.StartMicrosocks(t, interop.MicrosocksOptions{})
+	r := netfetch(t, "--proxy", open.URL(), "--proxy-bypass", keepLoopback, base+"/a")
+	expectCode(t, r, 0)
+	if r.stdout != "origin:/a" {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+
+	locked := interop.StartMicrosocks(t, interop.MicrosocksOptions{Username: "alice", Password: "s3cret"})
+	r = netfetch(t, "--proxy", locked.URL(), "--proxy-bypass", keepLoopback, base+"/b")
+	expectCode(t, r, 0)
+	if r.stdout != "origin:/b" {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+	wrong := strings.Replace(locked.URL(), "s3cret", "nope", 1)
+	r = netfetch(t, "--proxy", wrong, "--proxy-bypass", keepLoopback, base+"/c")
+	expectCode(t, r, 1)
+	if !strings.Contains(r.stderr, "net::ERR_SOCKS_CONNECTION_FAILED (-120)") {
+		t.Fatalf("wrong password: stderr %q", r.stderr)
+	}
+}
+
+func TestInteropSOCKSToTLSOrigin(t *testing.T) {
+	n, pki, body := tlsNginx(t, true)
+	ms := interop.StartMicrosocks(t, interop.MicrosocksOptions{})
+	r := netfetch(t, "--proxy", ms.URL(), "--proxy-bypass", keepLoopback, "--cacert", pki.CACertFile, n.TLSURLHost("localhost", "/file"))
+	expectCode(t, r, 0)
+	if r.stdout != string(body) {
+		t.Fatalf("got %d bytes", len(r.stdout))
+	}
+}
+
+func TestInteropSOCKS4ThroughDante(t *testing.T) {
+	base, _ := origin(t)
+	d := interop.StartDante(t, interop.DanteOptions{})
+	for _, scheme := range []string{"socks4", "socks4a", "socks5"} {
+		r := netfetch(t, "--proxy", d.URL(scheme), "--proxy-bypass", keepLoopback, base+"/"+scheme)
+		expectCode(t, r, 0)
+		if r.stdout != "origin:/"+scheme {
+			t.Fatalf("%s: stdout %q", scheme, r.stdout)
+		}
+	}
+}
+
+func TestInteropHTTPProxyThroughTinyproxy(t *testing.T) {
+	base, _ := origin(t)
+	n, pki, body := tlsNginx(t, false)
+	for _, creds := range []bool{false, true} {
+		opts := interop.TinyproxyOptions{}
+		if creds {
+			opts.Username, opts.Password = "bob", "pw"
+		}
+		tp := interop.StartTinyproxy(t, opts)
+		// http:// goes as an absolute-URI request on the proxy connection.
+		r := netfetch(t, "--proxy", tp.URL(), "--proxy-bypass", keepLoopback, base+"/plain")
+		expectCode(t, r, 0)
+		if r.stdout != "origin:/plain" {
+			t.Fatalf("http via tinyproxy: stdout %q", r.stdout)
+		}
+		// https:// goes through a CONNECT tunnel.
+		r = netfetch(t, "--proxy", tp.URL(), "--proxy-bypass", keepLoopback, "--cacert", pki.CACertFile, n.TLSURLHost("localhost", "/file"))
+		expectCode(t, r, 0)
+		if r.stdout != string(body) {
+			t.Fatalf("https via tinyproxy: %d bytes", len(r.stdout))
+		}
+		if log := tp.Log(); !strings.Contains(log, "CONNECT") {
+			t.Errorf("tinyproxy did not log the CONNECT:\n%s", log)
+		}
+		if creds {
+			noCreds := strings.Replace(tp.URL(), "bob:pw@", "", 1)
+			r = netfetch(t, "--proxy", noCreds, "--proxy-bypass", keepLoopback, "--cacert", pki.CACertFile, n.TLSURLHost("localhost", "/file"))
+			expectCode(t, r, 1)
+			if !strings.Contains(r.stderr, "net::ERR_PROXY_AUTH_REQUESTED (-127)") {
+				t.Fatalf("no credentials: stderr %q", r.stderr)
+			}
+		}
+	}
+}
+
+func TestInteropDeadProxy(t *testing.T) {
+	base, seen := origin(t)
+	r := netfetch(t, "--proxy", "socks5://"+strings.TrimPrefix(deadURL(t), "http://"), "--proxy-bypass", keepLoopback, base+"/")
+	expectCode(t, r, 1)
+	if !strings.Contains(r.stderr, "net::ERR_PROXY_CONNECTION_FAILED (-130)") {
+		t.Fatalf("stderr %q", r.stderr)
+	}
+	if seen.Load() != 0 {
+		t.Fatal("the origin was reached without the proxy")
+	}
+	// Without <-loopback>, a loopback destination bypasses the proxy.
+	r = netfetch(t, "--proxy", "socks5://"+strings.TrimPrefix(deadURL(t), "http://"), base+"/")
+	expectCode(t, r, 0)
+}
+
+func TestInteropCLIFlagsValidate(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pem")
+	os.WriteFile(bad, []byte("not a certificate"), 0o644)
+	for _, args := range [][]string{
+		{"--proxy", "ftp://x:1", "http://a/"},
+		{"--proxy-bypass", "*.example.com", "http://a/"},
+		{"--cacert", bad, "http://a/"},
+		{"--max-sockets-per-host", "-1", "http://a/"},
+	} {
+		expectCode(t, netfetch(t, args...), 2)
+	}
+}

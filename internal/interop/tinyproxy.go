@@ -1,0 +1,183 @@
+package interop
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tinyproxy: a small HTTP proxy (absolute-URI requests and CONNECT, with
+// optional Basic auth), run in the foreground (-d) on 127.0.0.1 with a
+// generated configuration.
+//
+// What it does that tests must expect (tinyproxy 1.11):
+//   - a request without Proxy-Authorization, when BasicAuth is set, gets
+//     "HTTP/1.0 407" with `Proxy-Authenticate: Basic realm="Tinyproxy"`
+//     and `Connection: close`, and the connection is closed;
+//   - wrong credentials get "HTTP/1.0 401 Unauthorized" (not 407), which a
+//     client establishing a tunnel treats as a refusal;
+//   - CONNECT to a port not listed by a ConnectPort line gets "403 Access
+//     violation"; without any ConnectPort line every port is allowed;
+//   - a destination that refuses the connection gets "500 Unable to
+//     connect".
+
+// TinyproxyOptions configures StartTinyproxy. The zero value is an open
+// proxy for 127.0.0.1 clients that tunnels to any port.
+type TinyproxyOptions struct {
+	// Username and Password, when Username is set, make the proxy require
+	// Basic auth (BasicAuth). tinyproxy's configuration grammar takes only
+	// letters, digits, '-', '.' and '_' in both.
+	Username, Password string
+	// ConnectPorts are the ports CONNECT may reach (ConnectPort lines);
+	// empty allows every port.
+	ConnectPorts []int
+	// ExtraConfig is raw configuration appended to the generated file.
+	ExtraConfig string
+	// StartTimeout bounds the wait for the proxy to accept connections;
+	// default 10 s.
+	StartTimeout time.Duration
+}
+
+// Tinyproxy is a running tinyproxy started by StartTinyproxy.
+type Tinyproxy struct {
+	// Port is the proxy port on 127.0.0.1.
+	Port int
+	// Username and Password are the credentials it requires ("" if none).
+	Username, Password string
+	// Dir holds ConfFile, LogFile and the pid file.
+	Dir, ConfFile, LogFile string
+
+	proc *Process
+}
+
+// tinyproxyCredential is tinyproxy's ALNUM token (conf.c), the only form
+// BasicAuth accepts.
+var tinyproxyCredential = regexp.MustCompile(`^[-a-zA-Z0-9._]+$`)
+
+// StartTinyproxy starts `tinyproxy -d -c CONF` with a generated
+// configuration (see TinyproxyOptions and the notes above), waits until it
+// accepts connections and registers a t.Cleanup that stops it. It skips or
+// fails t as Required does when tinyproxy is not installed (Debian package
+// tinyproxy-bin).
+func StartTinyproxy(t testing.TB, opts TinyproxyOptions) *Tinyproxy {
+	t.Helper()
+	path := Binary(t, "tinyproxy")
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 10 * time.Second
+	}
+	if opts.Username != "" && (!tinyproxyCredential.MatchString(opts.Username) || !tinyproxyCredential.MatchString(opts.Password)) {
+		t.Fatalf("interop: StartTinyproxy: tinyproxy's BasicAuth takes only [-a-zA-Z0-9._] in user name and password")
+	}
+	if opts.Password != "" && opts.Username == "" {
+		t.Fatalf("interop: StartTinyproxy: a password needs a user name")
+	}
+	var lastErr error
+	for i := 0; i < socksStartAttempts; i++ {
+		p, err := startTinyproxyOnce(t, path, opts)
+		if err == nil {
+			return p
+		}
+		lastErr = err
+		if !errors.Is(err, errAddrInUse) {
+			break
+		}
+		t.Logf("interop: tinyproxy: port taken, retrying with a new port")
+	}
+	t.Fatalf("interop: tinyproxy: %v", lastErr)
+	return nil
+}
+
+func startTinyproxyOnce(t testing.TB, path string, opts TinyproxyOptions) (*Tinyproxy, error) {
+	dir := t.TempDir()
+	tp := &Tinyproxy{
+		Port:     FreePort(t),
+		Username: opts.Username,
+		Password: opts.Password,
+		Dir:      dir,
+		ConfFile: filepath.Join(dir, "tinyproxy.conf"),
+		LogFile:  filepath.Join(dir, "tinyproxy.log"),
+	}
+	if err := os.WriteFile(tp.ConfFile, []byte(tp.config(opts)), 0o644); err != nil {
+		return nil, err
+	}
+	p, err := startProcess(t, ProcessOptions{
+		Name:     "tinyproxy",
+		Path:     path,
+		Args:     []string{"-d", "-c", tp.ConfFile},
+		Dir:      dir,
+		LogFiles: []string{tp.LogFile, tp.ConfFile},
+	})
+	if err != nil {
+		return nil, err
+	}
+	tp.proc = p
+	err = p.waitTCP(opts.StartTimeout, tp.Addr())
+	if err == nil && p.Exited() {
+		// Another process took the port, and answered our dial.
+		err = fmt.Errorf("exited after start-up: %v", p.waitErr)
+	}
+	if err == nil {
+		return tp, nil
+	}
+	p.Stop()
+	logs := p.Output() + readFileString(tp.LogFile)
+	if strings.Contains(logs, "Address already in use") {
+		return nil, fmt.Errorf("%w: %v", errAddrInUse, err)
+	}
+	return nil, fmt.Errorf("%v\nlog and output:\n%s\nconfig:\n%s", err, tail(logs, 4096), readFileString(tp.ConfFile))
+}
+
+// config is the generated tinyproxy.conf. Values are quoted where
+// tinyproxy's grammar allows it (paths), since test temp dirs may hold
+// odd characters.
+func (tp *Tinyproxy) config(opts TinyproxyOptions) string {
+	var b strings.Builder
+	q := strconv.Quote
+	fmt.Fprintf(&b, "# Generated by github.com/netfetch/netfetch/internal/interop.\n")
+	fmt.Fprintf(&b, "Port %d\n", tp.Port)
+	fmt.Fprintf(&b, "Listen 127.0.0.1\n")
+	// Allow makes every other client address denied.
+	fmt.Fprintf(&b, "Allow 127.0.0.1\n")
+	fmt.Fprintf(&b, "Timeout 60\n")
+	fmt.Fprintf(&b, "MaxClients 100\n")
+	fmt.Fprintf(&b, "LogFile %s\n", q(tp.LogFile))
+	fmt.Fprintf(&b, "LogLevel Info\n")
+	fmt.Fprintf(&b, "PidFile %s\n", q(filepath.Join(tp.Dir, "tinyproxy.pid")))
+	if opts.Username != "" {
+		fmt.Fprintf(&b, "BasicAuth %s %s\n", opts.Username, opts.Password)
+	}
+	for _, p := range opts.ConnectPorts {
+		fmt.Fprintf(&b, "ConnectPort %d\n", p)
+	}
+	fmt.Fprintf(&b, "%s\n", opts.ExtraConfig)
+	return b.String()
+}
+
+// Addr returns "127.0.0.1:Port".
+func (tp *Tinyproxy) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(tp.Port)) }
+
+// URL returns the proxy URI, "http://[user:pass@]127.0.0.1:Port".
+func (tp *Tinyproxy) URL() string {
+	u := url.URL{Scheme: "http", Host: tp.Addr()}
+	if tp.Username != "" {
+		u.User = url.UserPassword(tp.Username, tp.Password)
+	}
+	return u.String()
+}
+
+// Log returns what tinyproxy has logged so far.
+func (tp *Tinyproxy) Log() string { return readFileString(tp.LogFile) }
+
+// Process returns the proxy process.
+func (tp *Tinyproxy) Process() *Process { return tp.proc }
+
+// Stop stops the proxy now rather than at cleanup.
+func (tp *Tinyproxy) Stop() { tp.proc.Stop() }
