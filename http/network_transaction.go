@@ -481,7 +481,7 @@ func (t *NetworkTransaction) shouldResend(rv int) bool {
 	if net.Error(rv) == net.ErrHTTP2ServerRefusedStream {
 		return true
 	}
-	if !t.stream.IsConnectionReused() {
+	if !t.stream.IsConnectionReused() || !t.resendable() {
 		return false
 	}
 	switch net.Error(rv) {
@@ -490,6 +490,17 @@ func (t *NetworkTransaction) shouldResend(rv int) bool {
 		return true
 	}
 	return false
+}
+
+// resendable reports whether the request may go out twice: idempotent
+// methods, and requests without a body, since a server may have acted on a
+// POST whose connection died before the answer.
+func (t *NetworkTransaction) resendable() bool {
+	switch t.info.Method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return t.info.Upload == nil || t.info.Upload.Size() == 0
 }
 
 func (t *NetworkTransaction) doReadBody() int {

@@ -2,6 +2,7 @@ package urlrequest_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	gohttp "net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netfetch/netfetch/internal/testserver"
+	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/urlrequest"
 )
 
@@ -328,23 +330,53 @@ func TestKeepAliveServerClosesSilently(t *testing.T) {
 	}
 }
 
-func TestKeepAliveServerClosesSilentlyWithPOST(t *testing.T) {
-	// A replayable body is resent on the retry.
-	s := testserver.NewRaw(t, func(c *testserver.Conn) {
-		req, body, err := c.ReadRequest()
-		if err != nil {
-			return
-		}
-		echo := req.Method + " " + string(body)
-		c.WriteString(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(echo), echo))
-	})
-	c := newContext(t)
-	for i := 0; i < 10; i++ {
-		payload := fmt.Sprintf("payload %d", i)
-		_, body := mustFetch(t, c, &urlrequest.FetchRequest{Method: "POST", URL: s.URL, Body: []byte(payload)})
-		if string(body) != "POST "+payload {
-			t.Fatalf("request %d: body %q", i, body)
-		}
+// A request that finds its reused keep-alive connection dead before any
+// response byte is resent on a fresh one when it is idempotent or has no
+// body; a POST with a body is not, since the server may have acted on it.
+func TestDeadKeepAliveResendsOnlySafeRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		method string
+		body   []byte
+		resend bool
+	}{
+		{"GET", "GET", nil, true},
+		{"PUT with body", "PUT", []byte("x"), true},
+		{"POST without body", "POST", nil, true},
+		{"POST with body", "POST", []byte("payload"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Each connection answers its first request and drops the
+			// second without a byte of response.
+			s := testserver.NewRaw(t, func(c *testserver.Conn) {
+				if _, _, err := c.ReadRequest(); err != nil {
+					return
+				}
+				c.WriteString("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nfirst")
+				c.ReadRequest()
+			})
+			c := newContext(t)
+			if _, body := mustFetch(t, c, &urlrequest.FetchRequest{URL: s.URL}); string(body) != "first" {
+				t.Fatalf("first body %q", body)
+			}
+			resp, err := c.Fetch(guard(t), &urlrequest.FetchRequest{Method: tc.method, URL: s.URL, Body: tc.body})
+			if tc.resend {
+				if err != nil {
+					t.Fatalf("not resent: %v", err)
+				}
+				resp.Body.Close()
+				if n := s.Accepted(); n != 2 {
+					t.Fatalf("%d connections, want the resend on a second one", n)
+				}
+				return
+			}
+			if !errors.Is(err, net.ErrEmptyResponse) {
+				t.Fatalf("err %v, want ErrEmptyResponse without a resend", err)
+			}
+			if n := s.Accepted(); n != 1 {
+				t.Fatalf("%d connections: the POST was resent", n)
+			}
+		})
 	}
 }
 
