@@ -203,3 +203,39 @@ func TestInteropCLIFlagsValidate(t *testing.T) {
 		expectCode(t, netfetch(t, args...), 2)
 	}
 }
+
+// The NetLog of fetches through a SOCKS5 proxy and through an HTTP proxy's
+// CONNECT tunnel to a TLS origin has every layer's events and loads in
+// netlog-viewer (readNetLog holds it to the viewer's rules).
+func TestInteropNetLogOfProxiedTLS(t *testing.T) {
+	n, pki, _ := tlsNginx(t, false)
+	tp := interop.StartTinyproxy(t, interop.TinyproxyOptions{Username: "bob", Password: "pw"})
+	ms := interop.StartMicrosocks(t, interop.MicrosocksOptions{Username: "al", Password: "pw"})
+	for _, tc := range []struct {
+		proxy string
+		want  []string
+	}{
+		{tp.URL(), []string{"HTTP_PROXY_CONNECT_JOB_CONNECT", "HTTP_TRANSACTION_TUNNEL_SEND_REQUEST",
+			"HTTP_TRANSACTION_SEND_TUNNEL_HEADERS", "HTTP_TRANSACTION_READ_TUNNEL_RESPONSE_HEADERS"}},
+		{ms.URL(), []string{"SOCKS_CONNECT_JOB_CONNECT", "SOCKS5_CONNECT", "SOCKS5_GREET_WRITE", "SOCKS5_HANDSHAKE_READ"}},
+	} {
+		path := filepath.Join(t.TempDir(), "log.json")
+		r := netfetch(t, "--netlog", path, "--netlog-mode", "Everything", "--proxy", tc.proxy,
+			"--proxy-bypass", keepLoopback, "--cacert", pki.CACertFile, n.TLSURLHost("localhost", "/file"))
+		expectCode(t, r, 0)
+		nl := readNetLog(t, path)
+		nl.require(t, append(tc.want, "SSL_CONNECT_JOB_CONNECT", "SSL_CONNECT", "TCP_CONNECT", "CONNECT_JOB",
+			"SOCKET_POOL", "SOCKET_BYTES_SENT", "SOCKET_BYTES_RECEIVED", "SOCKET_POOL_CLOSING_SOCKET")...)
+		for _, e := range nl.byName["SSL_CONNECT"] {
+			if e.Phase == 2 {
+				if e.Params["version"] == nil || e.Params["cipher_suite"] == nil || e.Params["next_proto"] == nil || e.Params["is_resumed"] == nil {
+					t.Errorf("SSL_CONNECT end params %v", e.Params)
+				}
+			}
+		}
+		pools, _ := nl.raw["polledData"].(map[string]any)["socketPoolInfo"].([]any)
+		if len(pools) != 1 || !strings.Contains(pools[0].(map[string]any)["name"].(string), "127.0.0.1") {
+			t.Errorf("socketPoolInfo %v: want the proxy's pool", pools)
+		}
+	}
+}
