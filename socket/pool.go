@@ -287,13 +287,24 @@ func (p *ClientSocketPool) unusableReason(is idleSocket, now time.Time, checkSoc
 	if now.Sub(is.since) >= timeout {
 		return closeReasonIdleTimeLimit
 	}
-	if !checkSocket || is.socket.IsConnectedAndIdle() {
+	if !checkSocket || usable(is.socket) {
 		return ""
 	}
 	if !is.socket.IsConnected() {
 		return closeReasonRemoteClosed
 	}
 	return closeReasonDataReceived
+}
+
+// usable is Chromium's IdleSocket::IsUsable: a socket that carried a
+// request must be connected with nothing unread; one that never did need
+// only be connected, since a server may speak first (a TLS 1.3 session
+// ticket arrives right after the handshake).
+func usable(s StreamSocket) bool {
+	if s.WasEverUsed() {
+		return s.IsConnectedAndIdle()
+	}
+	return s.IsConnected()
 }
 
 func (p *ClientSocketPool) closeSocket(s StreamSocket, reason string) {
@@ -482,7 +493,7 @@ func (p *ClientSocketPool) ReleaseSocket(id GroupID, s StreamSocket) {
 	g := p.group(id)
 	g.active--
 	p.handedOut--
-	if s.IsConnectedAndIdle() {
+	if usable(s) {
 		if g.pending.Len() > 0 {
 			req := g.pending.PopFront()
 			req.nl.AddEvent(netlog.EventSocketPoolReusedAnExistingSocket, func(netlog.CaptureMode) netlog.Params {

@@ -478,7 +478,7 @@ func TestPoolReleaseClosesUnusableSockets(t *testing.T) {
 	h.do(func() {
 		closed, dirty = qs[0].socket(), qs[1].socket()
 		closed.connected = false
-		dirty.hasData = true
+		dirty.used, dirty.hasData = true, true
 		h.release(qs[0])
 		h.release(qs[1])
 		if h.pool.IdleSocketCount() != 0 {
@@ -868,4 +868,28 @@ func TestPoolStalledGroupsServedByPriority(t *testing.T) {
 	})
 	h.wantResult(c, net.OK)
 	h.wantResult(b, net.OK)
+}
+
+// A socket that never carried a request may hold bytes the server sent
+// first (a TLS 1.3 session ticket): it stays usable, as in Chromium's
+// IdleSocket::IsUsable; a used one with unread data does not.
+func TestPoolKeepsUnusedSocketsWithServerData(t *testing.T) {
+	h := newPoolHarness(t, PoolOptions{})
+	var a, b *poolReq
+	h.do(func() {
+		a = h.request("a", groupA, net.Lowest, 0)
+		s := h.complete(0, net.OK)
+		s.hasData = true // the ticket
+	})
+	h.wantResult(a, net.OK)
+	h.do(func() {
+		h.release(a)
+		if h.pool.IdleSocketCount() != 1 {
+			t.Errorf("%d idle sockets: an unused socket with server data was closed", h.pool.IdleSocketCount())
+		}
+		b = h.request("b", groupA, net.Lowest, 0)
+	})
+	if b.rv != net.OK {
+		t.Fatalf("the unused idle socket was not reused: rv %d", b.rv)
+	}
 }
