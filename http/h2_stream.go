@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 x/net/http2's ClientConn is the HTTP/2 engine the design chose; net/http's replacement would bring its own dialing and pooling, a second HTTP stack.
+
 package http
 
 import (
