@@ -271,21 +271,33 @@ func (s *SOCKS5ClientSocket) doGreetRead() int {
 	return s.readStep(socks5GreetReplySize, socks5StateGreetReadComplete)
 }
 
-func (s *SOCKS5ClientSocket) doGreetReadComplete(rv int) int {
+// readStepDone accounts for rv bytes of a fixed-size reply. It returns
+// the whole reply once it is in; until then reply is nil and rv is OK with
+// next set to read again, or an error (EOF logs closed and fails the
+// handshake, as Chromium does).
+func (s *SOCKS5ClientSocket) readStepDone(rv int, again socks5State, closed netlog.EventType) (reply []byte, result int) {
 	if rv < 0 {
-		return rv
+		return nil, rv
 	}
 	if rv == 0 {
-		s.nl.AddEvent(netlog.EventSOCKSUnexpectedlyClosedDuringGreeting, nil)
-		return int(net.ErrSOCKSConnectionFailed)
+		s.nl.AddEvent(closed, nil)
+		return nil, int(net.ErrSOCKSConnectionFailed)
 	}
 	s.off += rv
 	if s.off < s.want {
-		s.next = socks5StateGreetRead
-		return net.OK
+		s.next = again
+		return nil, net.OK
 	}
-	reply := s.buf
+	reply = s.buf
 	s.buf, s.off = nil, 0
+	return reply, net.OK
+}
+
+func (s *SOCKS5ClientSocket) doGreetReadComplete(rv int) int {
+	reply, rv := s.readStepDone(rv, socks5StateGreetRead, netlog.EventSOCKSUnexpectedlyClosedDuringGreeting)
+	if reply == nil {
+		return rv
+	}
 	if reply[0] != socks5Version {
 		s.logInt(netlog.EventSOCKSUnexpectedVersion, "version", int(reply[0]))
 		return int(net.ErrSOCKSConnectionFailed)
@@ -336,21 +348,11 @@ func (s *SOCKS5ClientSocket) doAuthRead() int {
 }
 
 func (s *SOCKS5ClientSocket) doAuthReadComplete(rv int) int {
-	if rv < 0 {
+	// Authentication is part of method negotiation, the "greeting".
+	reply, rv := s.readStepDone(rv, socks5StateAuthRead, netlog.EventSOCKSUnexpectedlyClosedDuringGreeting)
+	if reply == nil {
 		return rv
 	}
-	if rv == 0 {
-		// Authentication is part of method negotiation, the "greeting".
-		s.nl.AddEvent(netlog.EventSOCKSUnexpectedlyClosedDuringGreeting, nil)
-		return int(net.ErrSOCKSConnectionFailed)
-	}
-	s.off += rv
-	if s.off < s.want {
-		s.next = socks5StateAuthRead
-		return net.OK
-	}
-	reply := s.buf
-	s.buf, s.off = nil, 0
 	if reply[0] != socks5AuthVersion {
 		s.logInt(netlog.EventSOCKSUnexpectedVersion, "version", int(reply[0]))
 		return int(net.ErrSOCKSConnectionFailed)

@@ -97,27 +97,21 @@ func (s *socksStream) consumeWrite(rv int) bool {
 
 // Read implements StreamSocket.
 func (s *socksStream) Read(buf []byte, cb net.CompletionCallback) int {
-	if !s.completed {
-		return int(net.ErrSocketNotConnected)
-	}
-	rv := s.transport.Read(buf, func(rv int) {
-		if rv > 0 {
-			s.everUsed = true
-		}
-		cb(rv)
-	})
-	if rv > 0 {
-		s.everUsed = true
-	}
-	return rv
+	return s.pass(s.transport.Read, buf, cb)
 }
 
 // Write implements StreamSocket.
 func (s *socksStream) Write(buf []byte, cb net.CompletionCallback) int {
+	return s.pass(s.transport.Write, buf, cb)
+}
+
+// pass runs a read or write of the transport once the handshake is done,
+// noting when payload moves (WasEverUsed counts no handshake byte).
+func (s *socksStream) pass(op func([]byte, net.CompletionCallback) int, buf []byte, cb net.CompletionCallback) int {
 	if !s.completed {
 		return int(net.ErrSocketNotConnected)
 	}
-	rv := s.transport.Write(buf, func(rv int) {
+	rv := op(buf, func(rv int) {
 		if rv > 0 {
 			s.everUsed = true
 		}

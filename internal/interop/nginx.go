@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -162,24 +161,8 @@ func StartNginx(t testing.TB, opts NginxOptions) *Nginx {
 	}
 	opts.Root = root
 
-	const attempts = 5
-	var lastErr error
-	for i := 0; i < attempts; i++ {
-		n, err := startNginxOnce(t, path, build, opts)
-		if err == nil {
-			return n
-		}
-		lastErr = err
-		if !errors.Is(err, errAddrInUse) {
-			break
-		}
-		t.Logf("interop: nginx: port taken, retrying with new ports: %v", err)
-	}
-	t.Fatalf("interop: nginx: %v", lastErr)
-	return nil
+	return startWithRetries(t, "nginx", func() (*Nginx, error) { return startNginxOnce(t, path, build, opts) })
 }
-
-var errAddrInUse = errors.New("address already in use")
 
 func startNginxOnce(t testing.TB, path string, build *nginxBuild, opts NginxOptions) (*Nginx, error) {
 	dir := t.TempDir()

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -321,3 +322,32 @@ func (p *Process) waitTCP(timeout time.Duration, addrs ...string) error {
 
 // ---------------------------------------------------------------------------
 // nginx
+
+// startAttempts bounds the retries when a free port is taken between
+// FreePort and the server's bind.
+const startAttempts = 5
+
+// errAddrInUse marks a start-up that failed because its port was taken;
+// startWithRetries then tries again with new ports.
+var errAddrInUse = errors.New("address already in use")
+
+// startWithRetries runs start until it succeeds or fails for another
+// reason than a taken port, and fails t with the last error.
+func startWithRetries[T any](t testing.TB, name string, start func() (T, error)) T {
+	t.Helper()
+	var lastErr error
+	for i := 0; i < startAttempts; i++ {
+		v, err := start()
+		if err == nil {
+			return v
+		}
+		lastErr = err
+		if !errors.Is(err, errAddrInUse) {
+			break
+		}
+		t.Logf("interop: %s: port taken, retrying with a new port: %v", name, err)
+	}
+	t.Fatalf("interop: %s: %v", name, lastErr)
+	var zero T
+	return zero
+}

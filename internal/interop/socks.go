@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -16,10 +15,6 @@ import (
 // SOCKS servers: microsocks (SOCKS5, optional RFC 1929 user/password) and
 // Dante's danted (SOCKS4 and SOCKS5). Both run in the foreground on
 // 127.0.0.1 and a free port, as children of the test (see StartProcess).
-
-// socksStartAttempts bounds the retries when a free port is taken between
-// FreePort and the server's bind.
-const socksStartAttempts = 5
 
 // MicrosocksOptions configures StartMicrosocks. The zero value is a SOCKS5
 // server without authentication.
@@ -56,8 +51,7 @@ func StartMicrosocks(t testing.TB, opts MicrosocksOptions) *Microsocks {
 	if opts.Password != "" && opts.Username == "" {
 		t.Fatalf("interop: StartMicrosocks: a password needs a user name")
 	}
-	var lastErr error
-	for i := 0; i < socksStartAttempts; i++ {
+	return startWithRetries(t, "microsocks", func() (*Microsocks, error) {
 		m := &Microsocks{Port: FreePort(t), Username: opts.Username, Password: opts.Password}
 		args := []string{"-i", "127.0.0.1", "-p", strconv.Itoa(m.Port)}
 		if opts.Username != "" {
@@ -65,7 +59,7 @@ func StartMicrosocks(t testing.TB, opts MicrosocksOptions) *Microsocks {
 		}
 		p, err := startProcess(t, ProcessOptions{Name: "microsocks", Path: path, Args: args})
 		if err != nil {
-			t.Fatalf("interop: %v", err)
+			return nil, err
 		}
 		m.proc = p
 		// microsocks binds before its accept loop and exits at once when
@@ -76,17 +70,15 @@ func StartMicrosocks(t testing.TB, opts MicrosocksOptions) *Microsocks {
 			err = fmt.Errorf("exited after start-up: %v", p.waitErr)
 		}
 		if err == nil {
-			return m
+			return m, nil
 		}
 		p.Stop()
-		lastErr = fmt.Errorf("%v\noutput:\n%s", err, tail(p.Output(), 4096))
-		if !strings.Contains(p.Output(), "Address already in use") {
-			break
+		err = fmt.Errorf("%v\noutput:\n%s", err, tail(p.Output(), 4096))
+		if strings.Contains(p.Output(), "Address already in use") {
+			err = fmt.Errorf("%w: %v", errAddrInUse, err)
 		}
-		t.Logf("interop: microsocks: port taken, retrying with a new port")
-	}
-	t.Fatalf("interop: microsocks: %v", lastErr)
-	return nil
+		return nil, err
+	})
 }
 
 // Addr returns "127.0.0.1:Port".
@@ -160,20 +152,7 @@ func StartDante(t testing.TB, opts DanteOptions) *Dante {
 	if opts.SOCKSMethod == "" {
 		opts.SOCKSMethod = "none"
 	}
-	var lastErr error
-	for i := 0; i < socksStartAttempts; i++ {
-		d, err := startDanteOnce(t, path, opts)
-		if err == nil {
-			return d
-		}
-		lastErr = err
-		if !errors.Is(err, errAddrInUse) {
-			break
-		}
-		t.Logf("interop: danted: port taken, retrying with a new port")
-	}
-	t.Fatalf("interop: danted: %v", lastErr)
-	return nil
+	return startWithRetries(t, "danted", func() (*Dante, error) { return startDanteOnce(t, path, opts) })
 }
 
 func startDanteOnce(t testing.TB, path string, opts DanteOptions) (*Dante, error) {

@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -79,20 +78,7 @@ func StartTinyproxy(t testing.TB, opts TinyproxyOptions) *Tinyproxy {
 	if opts.Password != "" && opts.Username == "" {
 		t.Fatalf("interop: StartTinyproxy: a password needs a user name")
 	}
-	var lastErr error
-	for i := 0; i < socksStartAttempts; i++ {
-		p, err := startTinyproxyOnce(t, path, opts)
-		if err == nil {
-			return p
-		}
-		lastErr = err
-		if !errors.Is(err, errAddrInUse) {
-			break
-		}
-		t.Logf("interop: tinyproxy: port taken, retrying with a new port")
-	}
-	t.Fatalf("interop: tinyproxy: %v", lastErr)
-	return nil
+	return startWithRetries(t, "tinyproxy", func() (*Tinyproxy, error) { return startTinyproxyOnce(t, path, opts) })
 }
 
 func startTinyproxyOnce(t testing.TB, path string, opts TinyproxyOptions) (*Tinyproxy, error) {
