@@ -13,9 +13,26 @@ type HostResolver interface {
 	CreateRequest(host string, port uint16, params ResolveParams, nl netlog.WithSource) ResolveHostRequest
 }
 
+// CacheUsage says whether a request may be answered from the HostCache.
+type CacheUsage int
+
+// Cache usages (Chromium's ResolveHostParameters::CacheUsage).
+const (
+	// CacheAllowed answers from fresh cache entries.
+	CacheAllowed CacheUsage = iota
+	// CacheStaleAllowed also answers from expired entries.
+	CacheStaleAllowed
+	// CacheDisallowed always resolves.
+	CacheDisallowed
+)
+
 // ResolveParams tune one request.
 type ResolveParams struct {
 	Priority net.RequestPriority
+	// QueryType asks for one address family; QueryUnspecified for both.
+	QueryType QueryType
+	// CacheUsage says whether cached answers are acceptable.
+	CacheUsage CacheUsage
 	// Scheme is used only to describe the request in the NetLog
 	// ("http://host:80"), as Chromium logs a scheme-host-port.
 	Scheme string

@@ -2,6 +2,7 @@ package urlrequest
 
 import (
 	"crypto/x509"
+	"net/netip"
 	"time"
 
 	"github.com/netfetch/netfetch/cache"
@@ -30,6 +31,8 @@ type Builder struct {
 	proxyBypass        proxy.BypassRules
 	rootCAs            *x509.CertPool
 	insecure           bool
+	resolverOptions    dns.ManagerOptions
+	dnsServers         []netip.AddrPort
 }
 
 // NewBuilder returns a Builder with Chromium's defaults.
@@ -76,8 +79,39 @@ func (b *Builder) SetInsecureSkipVerify(insecure bool) *Builder { b.insecure = i
 // SetUserAgent sets the User-Agent sent when a request has none.
 func (b *Builder) SetUserAgent(ua string) *Builder { b.userAgent = ua; return b }
 
-// SetHostResolverFactory replaces the system resolver; the factory is
-// called with the Context's loop.
+// SetDNSServers makes the built-in DNS client ask these servers instead of
+// the ones in /etc/resolv.conf (whose search list and options still apply).
+func (b *Builder) SetDNSServers(servers []netip.AddrPort) *Builder { b.dnsServers = servers; return b }
+
+// SetSystemDNS resolves names with the operating system (getaddrinfo)
+// instead of the built-in DNS client.
+func (b *Builder) SetSystemDNS(system bool) *Builder {
+	b.resolverOptions.SystemResolver = system
+	return b
+}
+
+// SetHostResolverRules remaps or refuses names before they are resolved
+// (Chromium's --host-resolver-rules, curl's --resolve).
+func (b *Builder) SetHostResolverRules(rules dns.HostResolverRules) *Builder {
+	b.resolverOptions.Rules = rules
+	return b
+}
+
+// SetHostCache sizes the host cache (default 1000 entries); 0 turns it off.
+func (b *Builder) SetHostCache(entries int) *Builder {
+	b.resolverOptions.CacheEntries = entries
+	b.resolverOptions.DisableCache = entries == 0
+	return b
+}
+
+// SetMaxConcurrentResolves bounds the host resolutions in flight (default 8).
+func (b *Builder) SetMaxConcurrentResolves(n int) *Builder {
+	b.resolverOptions.MaxConcurrentJobs = n
+	return b
+}
+
+// SetHostResolverFactory replaces the host resolver; the factory is called
+// with the Context's loop.
 func (b *Builder) SetHostResolverFactory(f func(*net.Loop) dns.HostResolver) *Builder {
 	b.resolverFactory = f
 	return b
@@ -91,10 +125,18 @@ func (b *Builder) Build() (*Context, error) {
 		nl = netlog.New()
 	}
 	var resolver dns.HostResolver
+	var manager *dns.HostResolverManager
 	if b.resolverFactory != nil {
 		resolver = b.resolverFactory(loop)
 	} else {
-		resolver = dns.NewSystemResolver(loop)
+		opts := b.resolverOptions
+		if len(b.dnsServers) > 0 {
+			cfg, _ := dns.ReadDNSConfig("/etc/resolv.conf", "/etc/hosts")
+			cfg.Nameservers = b.dnsServers
+			opts.Config = &cfg
+		}
+		loop.PostAndWait(func() { manager = dns.NewHostResolverManager(loop, nl, opts) })
+		resolver = manager
 	}
 	ua := b.userAgent
 	if ua == "" {
@@ -118,6 +160,7 @@ func (b *Builder) Build() (*Context, error) {
 		loop:      loop,
 		netLog:    nl,
 		resolver:  resolver,
+		manager:   manager,
 		session:   session,
 		factory:   cache.New(http.NewNetworkLayer(session), cache.Normal),
 		userAgent: ua,
@@ -134,6 +177,7 @@ type Context struct {
 	loop      *net.Loop
 	netLog    *netlog.NetLog
 	resolver  dns.HostResolver
+	manager   *dns.HostResolverManager // nil with a custom resolver
 	session   *http.Session
 	factory   http.TransactionFactory
 	userAgent string
@@ -162,6 +206,9 @@ func (c *Context) PolledData() netlog.Params {
 		p = c.session.ProxyService().PolledData()
 		p["socketPoolInfo"] = c.session.SocketPoolInfo()
 		p["spdySessionInfo"] = c.session.H2SessionPool().Info()
+		if c.manager != nil {
+			p["hostResolverInfo"] = c.manager.NetLogInfo()
+		}
 	}) {
 		return netlog.Params{}
 	}

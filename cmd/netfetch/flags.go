@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/netfetch/netfetch/dns"
 	"github.com/netfetch/netfetch/netlog"
 	"github.com/netfetch/netfetch/proxy"
 	"github.com/netfetch/netfetch/urlrequest"
@@ -69,6 +71,15 @@ Connections:
   -m, --max-time S       give each URL at most S seconds in all; past it the
                          URL fails with net::ERR_TIMED_OUT (-7)
 
+Host resolution:
+      --dns-server IP[:PORT]  ask this DNS server with the built-in client
+                         (repeatable; default: /etc/resolv.conf's servers)
+      --system-dns       resolve with the operating system (getaddrinfo)
+      --host-resolver-rules RULES  Chromium's rules: "MAP host addr, EXCLUDE host"
+                         (* wildcards; MAP host ^NOTFOUND makes it fail)
+      --resolve HOST:PORT:ADDR[,ADDR]  curl's fixed answers (repeatable)
+      --no-host-cache    do not cache host resolutions
+
 Running:
       --parallel N       fetch at most N URLs at once (default: the number of
                          URLs, at most 50)
@@ -119,6 +130,12 @@ type options struct {
 	connectTimeout float64
 	maxTimeSecs    float64
 
+	dnsServers    stringList
+	systemDNS     bool
+	resolverRules string
+	resolves      stringList
+	noHostCache   bool
+
 	// Derived by finish.
 	body        []byte // nil when there is no -d
 	reqHeaders  []urlrequest.Header
@@ -127,6 +144,8 @@ type options struct {
 	bypass      proxy.BypassRules
 	rootCAs     *x509.CertPool
 	maxTime     time.Duration
+	nameservers []netip.AddrPort
+	rules       dns.HostResolverRules
 }
 
 // stringList is a flag.Value that collects every occurrence of a repeatable
@@ -196,6 +215,11 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.Float64Var(&o.connectTimeout, "connect-timeout", 0, "")
 	fs.Float64Var(&o.maxTimeSecs, "m", 0, "")
 	fs.Float64Var(&o.maxTimeSecs, "max-time", 0, "")
+	list(&o.dnsServers, "dns-server")
+	boolean(&o.systemDNS, "system-dns")
+	str(&o.resolverRules, "", "host-resolver-rules")
+	list(&o.resolves, "resolve")
+	boolean(&o.noHostCache, "no-host-cache")
 	return fs
 }
 
@@ -307,6 +331,9 @@ func (o *options) finish() error {
 		o.parallel = min(len(o.urls), maxParallelDefault)
 	}
 	if err := o.finishConnectionOptions(); err != nil {
+		return err
+	}
+	if err := o.finishResolverOptions(); err != nil {
 		return err
 	}
 	mode, ok := netlog.ParseCaptureMode(o.netlogMode)
@@ -446,5 +473,35 @@ func (o *options) finishConnectionOptions() error {
 		}
 		o.rootCAs = pool
 	}
+	return nil
+}
+
+// finishResolverOptions checks and converts the host resolver flags.
+func (o *options) finishResolverOptions() error {
+	for _, d := range o.dnsServers {
+		ap, err := netip.ParseAddrPort(d)
+		if err != nil {
+			// A bare address means port 53.
+			ip, ierr := netip.ParseAddr(strings.Trim(d, "[]"))
+			if ierr != nil {
+				return usagef("--dns-server %q: want IP:PORT or IP", d)
+			}
+			ap = netip.AddrPortFrom(ip, 53)
+		}
+		o.nameservers = append(o.nameservers, ap)
+	}
+	if o.systemDNS && len(o.nameservers) > 0 {
+		return usagef("--system-dns and --dns-server cannot be combined")
+	}
+	rules, err := dns.ParseHostResolverRules(o.resolverRules)
+	if err != nil {
+		return usagef("--host-resolver-rules: %v", err)
+	}
+	for _, r := range o.resolves {
+		if err := rules.AddCurlResolve(r); err != nil {
+			return usagef("--resolve: %v", err)
+		}
+	}
+	o.rules = rules
 	return nil
 }

@@ -74,7 +74,13 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		SetProxyBypass(o.bypass).
 		SetRootCAs(o.rootCAs).
 		SetInsecureSkipVerify(o.insecure).
-		SetMaxSocketsPerGroup(o.maxPerHost)
+		SetMaxSocketsPerGroup(o.maxPerHost).
+		SetDNSServers(o.nameservers).
+		SetSystemDNS(o.systemDNS).
+		SetHostResolverRules(o.rules)
+	if o.noHostCache {
+		b.SetHostCache(0)
+	}
 	if o.connectTimeout > 0 {
 		b.SetConnectTimeout(time.Duration(o.connectTimeout * float64(time.Second)))
 	}

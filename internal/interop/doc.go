@@ -1,6 +1,6 @@
 // Package interop holds helpers for netfetch's interop tests: tests that run
 // the stack against real peers users run (nginx, the microsocks and dante
-// SOCKS servers, tinyproxy; later DNS servers and shadowsocks) started by
+// SOCKS servers, tinyproxy, dnsmasq; later shadowsocks) started by
 // the test itself.
 //
 // Every server started here listens on loopback only (127.0.0.1, and [::1]
