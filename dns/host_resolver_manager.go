@@ -37,6 +37,10 @@ type ManagerOptions struct {
 	Rules HostResolverRules
 	// Sorter orders results by RFC 6724; nil uses the system's routes.
 	Sorter *AddressSorter
+	// IPv6Reachable says whether IPv6 has a global route; without one,
+	// lookups ask for A records only, as Chromium does. Nil probes the
+	// system's routes (SystemIPv6Reachable) once per IPv6ProbePeriod.
+	IPv6Reachable func() bool
 }
 
 // HostResolverManager is the stack's HostResolver (Chromium's
@@ -53,6 +57,11 @@ type HostResolverManager struct {
 	cache  *HostCache
 	sorter *AddressSorter
 	now    func() time.Time
+
+	// ipv6 caches the reachability probe's answer until ipv6Checked +
+	// IPv6ProbePeriod.
+	ipv6        bool
+	ipv6Checked time.Time
 
 	jobs    map[jobKey]*resolveJob
 	queue   []*resolveJob // waiting jobs, highest priority first, FIFO within
@@ -86,6 +95,9 @@ func NewHostResolverManager(loop *net.Loop, log *netlog.NetLog, opts ManagerOpti
 	}
 	if !opts.SystemResolver && m.config.Usable() {
 		m.client = NewDNSClient(loop, m.config, log)
+	}
+	if m.opts.IPv6Reachable == nil {
+		m.opts.IPv6Reachable = SystemIPv6Reachable
 	}
 	m.sorter = opts.Sorter
 	if m.sorter == nil {
@@ -178,6 +190,9 @@ func (q *managerRequest) Start(cb net.CompletionCallback) int {
 		return q.finishSync(int(net.ErrNameNotResolved), nil)
 	}
 	key := jobKey{host: canonicalHost(host), queryType: q.params.QueryType}
+	if key.queryType == QueryUnspecified && !m.ipv6Reachable(q.nl) {
+		key.queryType = QueryA
+	}
 	if rv, ok := q.fromCache(key); ok {
 		return rv
 	}
@@ -217,6 +232,18 @@ func (q *managerRequest) fromCache(key jobKey) (int, bool) {
 		return q.finishSync(int(e.Err), e.Addresses), true
 	}
 	return 0, false
+}
+
+// ipv6Reachable runs the reachability probe at most once per
+// IPv6ProbePeriod and logs its answer on the asking request.
+func (m *HostResolverManager) ipv6Reachable(nl netlog.WithSource) bool {
+	now := m.now()
+	cached := !m.ipv6Checked.IsZero() && now.Sub(m.ipv6Checked) < IPv6ProbePeriod
+	if !cached {
+		m.ipv6, m.ipv6Checked = m.opts.IPv6Reachable(), now
+	}
+	nl.AddEventWithParams(netlog.EventHostResolverManagerIPV6ReachabilityCheck, netlog.Params{"cached": cached, "ipv6_available": m.ipv6})
+	return m.ipv6
 }
 
 func (m *HostResolverManager) cacheKey(k jobKey) HostCacheKey {

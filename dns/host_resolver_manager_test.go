@@ -95,6 +95,9 @@ func newTestManager(t *testing.T, l *net.Loop, log *netlog.NetLog, server netip.
 	if opts.Sorter == nil {
 		opts.Sorter = fixedSorter
 	}
+	if opts.IPv6Reachable == nil {
+		opts.IPv6Reachable = func() bool { return true }
+	}
 	var m *HostResolverManager
 	nettest.OnLoop(t, l, func() { m = NewHostResolverManager(l, log, opts) })
 	return m
@@ -315,5 +318,32 @@ func BenchmarkManagerCacheHit(b *testing.B) {
 	})
 	if misses > 0 {
 		b.Fatalf("%d cache misses", misses)
+	}
+}
+
+func TestManagerAsksOnlyForAWithoutIPv6(t *testing.T) {
+	l := nettest.NewLoop(t)
+	srv := startSlowDNS(t, 0)
+	log := netlog.New()
+	rec := nettest.NewRecorder(log, netlog.Default)
+	m := newTestManager(t, l, log, srv.addr, ManagerOptions{IPv6Reachable: func() bool { return false }})
+	var lk *lookup
+	nettest.OnLoop(t, l, func() {
+		lk = &lookup{c: make(chan int, 1)}
+		lk.req = m.CreateRequest("v4only.test", 80, ResolveParams{}, netlog.NewSource(log, netlog.SourceURLRequest))
+		lk.rv = lk.req.Start(func(rv int) { lk.c <- rv })
+	})
+	if rv := lk.wait(t); rv != net.OK {
+		t.Fatal(rv)
+	}
+	if n := srv.queries.Load(); n != 1 {
+		t.Fatalf("%d queries, want A only", n)
+	}
+	if got := lk.req.Addresses(); len(got) != 1 || !got[0].Addr().Is4() {
+		t.Fatalf("addresses %v", got)
+	}
+	e := rec.One(t, netlog.EventHostResolverManagerIPV6ReachabilityCheck, netlog.PhaseNone, 0)
+	if e.Params["ipv6_available"] != false {
+		t.Fatalf("params %v", e.Params)
 	}
 }
