@@ -391,9 +391,10 @@ func (c *HostCache) NetLogInfo(now time.Time) netlog.Params {
 //     network_changes is below the cache's;
 //   - negative entries: net_error (Chromium's key) and error, because
 //     dns_view.js copies error into net_error but then prints e.error;
-//   - positive entries: ip_endpoints ({endpoint_address, endpoint_port 0},
-//     Chromium's key since M105) and addresses (the list of strings the
-//     viewer shows), aliases;
+//   - positive entries: addresses (the list of strings the viewer shows)
+//     and aliases. Chromium's newer ip_endpoints key is left out: the
+//     viewer prints it beside addresses as raw JSON, so every address
+//     would show twice;
 //   - source: where the entry came from (not in Chromium's dump; extra).
 //
 // now is the time of the dump; expirations are written as now's tick plus
@@ -432,17 +433,14 @@ func (c *HostCache) NetLogEntries(now time.Time) []netlog.Params {
 			p["error"] = int(r.entry.Err)
 		} else {
 			addrs := make([]string, len(r.entry.Addresses))
-			eps := make([]netlog.Params, len(r.entry.Addresses))
 			for i, a := range r.entry.Addresses {
 				addrs[i] = a.String()
-				eps[i] = netlog.Params{"endpoint_address": addrs[i], "endpoint_port": 0}
 			}
 			aliases := r.entry.Aliases
 			if aliases == nil {
 				aliases = []string{} // JSON [] rather than null
 			}
 			p["addresses"] = addrs
-			p["ip_endpoints"] = eps
 			p["aliases"] = aliases
 		}
 		out = append(out, p)
