@@ -245,17 +245,25 @@ func (s *SOCKS5ClientSocket) doGreetWrite() int {
 	return s.transport.Write(s.buf[s.off:], s.onIOComplete)
 }
 
-func (s *SOCKS5ClientSocket) doGreetWriteComplete(rv int) int {
+// writeStepDone accounts for rv bytes of a handshake message: when all of
+// it is written, the buffer is dropped (wiped first, since it may hold the
+// password) and next becomes done; otherwise the write goes on (again).
+func (s *SOCKS5ClientSocket) writeStepDone(rv int, again, done socks5State) int {
 	if rv < 0 {
 		return rv
 	}
-	if s.consumeWrite(rv) {
-		s.buf, s.off = nil, 0
-		s.next = socks5StateGreetRead
-	} else {
-		s.next = socks5StateGreetWrite
+	if !s.consumeWrite(rv) {
+		s.next = again
+		return net.OK
 	}
+	clear(s.buf)
+	s.buf, s.off = nil, 0
+	s.next = done
 	return net.OK
+}
+
+func (s *SOCKS5ClientSocket) doGreetWriteComplete(rv int) int {
+	return s.writeStepDone(rv, socks5StateGreetWrite, socks5StateGreetRead)
 }
 
 // readStep reads the rest of a want-byte reply into s.buf.
@@ -329,18 +337,7 @@ func (s *SOCKS5ClientSocket) doAuthWrite() int {
 }
 
 func (s *SOCKS5ClientSocket) doAuthWriteComplete(rv int) int {
-	if rv < 0 {
-		return rv
-	}
-	if s.consumeWrite(rv) {
-		// Don't keep the password around longer than needed.
-		clear(s.buf)
-		s.buf, s.off = nil, 0
-		s.next = socks5StateAuthRead
-	} else {
-		s.next = socks5StateAuthWrite
-	}
-	return net.OK
+	return s.writeStepDone(rv, socks5StateAuthWrite, socks5StateAuthRead)
 }
 
 func (s *SOCKS5ClientSocket) doAuthRead() int {
@@ -400,16 +397,7 @@ func (s *SOCKS5ClientSocket) doHandshakeWrite() int {
 }
 
 func (s *SOCKS5ClientSocket) doHandshakeWriteComplete(rv int) int {
-	if rv < 0 {
-		return rv
-	}
-	if s.consumeWrite(rv) {
-		s.buf, s.off = nil, 0
-		s.next = socks5StateHandshakeRead
-	} else {
-		s.next = socks5StateHandshakeWrite
-	}
-	return net.OK
+	return s.writeStepDone(rv, socks5StateHandshakeWrite, socks5StateHandshakeRead)
 }
 
 func (s *SOCKS5ClientSocket) doHandshakeRead() int {
