@@ -111,6 +111,17 @@ func (s Server) PACString() string {
 	return ""
 }
 
+// redactURI hides the password of a URI that does not parse: everything
+// between "://" and the last "@".
+func redactURI(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	at := strings.LastIndex(rest, "@")
+	if !ok || at < 0 {
+		return s
+	}
+	return scheme + "://xxxxx@" + rest[at+1:]
+}
+
 // ParseServerURI parses a proxy URI such as "socks5://user:pass@host:1080",
 // "https://proxy", "direct://" or a bare "host:port" (taken as
 // defaultScheme). A missing port takes the scheme's default. "socks://"
@@ -125,8 +136,10 @@ func ParseServerURI(s string, defaultScheme Scheme) (Server, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return Server{}, fmt.Errorf("proxy: bad proxy URI %q: %v", s, err)
+		// url's error repeats the URI, password included.
+		return Server{}, fmt.Errorf("proxy: bad proxy URI %q", redactURI(s))
 	}
+	shown := u.Redacted()
 	var srv Server
 	switch strings.ToLower(u.Scheme) {
 	case "direct":
@@ -145,17 +158,17 @@ func ParseServerURI(s string, defaultScheme Scheme) (Server, error) {
 		return Server{}, fmt.Errorf("proxy: unsupported proxy scheme %q", u.Scheme)
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return Server{}, fmt.Errorf("proxy: proxy URI %q must not have a path or query", s)
+		return Server{}, fmt.Errorf("proxy: proxy URI %q must not have a path or query", shown)
 	}
 	srv.Host = u.Hostname()
 	if srv.Host == "" {
-		return Server{}, fmt.Errorf("proxy: proxy URI %q has no host", s)
+		return Server{}, fmt.Errorf("proxy: proxy URI %q has no host", shown)
 	}
 	srv.Port = srv.Scheme.DefaultPort()
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n <= 0 || n > 65535 {
-			return Server{}, fmt.Errorf("proxy: bad port in proxy URI %q", s)
+			return Server{}, fmt.Errorf("proxy: bad port in proxy URI %q", shown)
 		}
 		srv.Port = uint16(n)
 	}
