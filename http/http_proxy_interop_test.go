@@ -146,7 +146,7 @@ func TestTinyproxySession(t *testing.T) {
 			nl := netlog.New()
 			session := http.NewSession(http.SessionParams{
 				Loop: loop, NetLog: nl, Resolver: dns.NewSystemResolver(loop),
-				ProxyService: proxy.NewFixedService(tinyproxyServer(t, tp, tc.sendUser, tc.sendPass), proxy.BypassRules{KeepLoopback: true}),
+				ProxyService: proxy.NewFixedService(tinyproxyServer(t, tp, tc.sendUser, tc.sendPass), keepLoopback(t)),
 				SSL:          &socket.SSLConfig{RootCAs: roots},
 				UserAgent:    testUserAgent,
 			})

@@ -28,7 +28,7 @@ func newProxiedEnv(t *testing.T, server proxy.Server) *env {
 	nl := netlog.New()
 	session := http.NewSession(http.SessionParams{
 		Loop: loop, NetLog: nl, Resolver: dns.NewSystemResolver(loop),
-		ProxyService: proxy.NewFixedService(server, proxy.BypassRules{KeepLoopback: true}),
+		ProxyService: proxy.NewFixedService(server, keepLoopback(t)),
 	})
 	e := &env{loop: loop, nl: nl, session: session, layer: http.NewNetworkLayer(session)}
 	t.Cleanup(func() {
@@ -229,4 +229,15 @@ func TestHTTPProxyAuthPreemptsAfterSuccess(t *testing.T) {
 	if got, _ := heads[2].get("Proxy-Authorization"); got != basic("user", "pa:ss") {
 		t.Errorf("second request: Proxy-Authorization %q", got)
 	}
+}
+
+// keepLoopback is the bypass list "<-loopback>", so test proxies on
+// loopback are used for loopback origins.
+func keepLoopback(t *testing.T) proxy.BypassRules {
+	t.Helper()
+	r, err := proxy.ParseBypassRules("<-loopback>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -361,6 +361,9 @@ func (t *NetworkTransaction) doReadHeadersComplete(rv int) int {
 	if t.proxyAuth != nil {
 		t.proxyAuth.accepted()
 	}
+	// The route worked: the proxies that failed on the way are now known
+	// bad to every request.
+	t.session.proxies.ReportSuccess(&t.proxyInfo)
 	return net.OK
 }
 

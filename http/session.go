@@ -96,9 +96,11 @@ func (s *Session) SocketPoolInfo() []netlog.Params {
 	return s.pools.Info()
 }
 
-// Close closes idle sockets, the connections of bodies being drained, and
-// fails requests waiting in the pool.
+// Close stops proxy resolutions in flight, closes idle sockets and the
+// connections of bodies being drained, and fails requests waiting in the
+// pool.
 func (s *Session) Close() {
+	s.proxies.Close()
 	s.h2pool.CloseAll()
 	for d := range s.drainers {
 		d.finish(false)

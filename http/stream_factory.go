@@ -12,9 +12,9 @@ import (
 )
 
 // StreamFactory finds a stream for a request: it asks the proxy service for
-// the route (only direct routes can be connected so far) and takes a socket
-// from the pool (Chromium's HttpStreamFactory with its JobController and
-// Job).
+// the routes, takes a socket from the pool of the first, and falls over to
+// the next route when a proxy fails (Chromium's HttpStreamFactory with its
+// JobController and Job).
 type StreamFactory struct{ session *Session }
 
 type streamJobState int
@@ -38,6 +38,7 @@ type StreamRequest struct {
 	job        netlog.WithSource
 	group      socket.GroupID
 	proxyInfo  proxy.Info
+	resolving  proxy.ResolveRequest
 	h2key      H2SessionKey
 	h2session  *H2Session
 	handle     socket.ClientSocketHandle
@@ -107,7 +108,12 @@ func privacyModeName(on bool) string {
 func (r *StreamRequest) Stream() Stream { return r.stream }
 
 // LoadState says what the request is waiting for.
-func (r *StreamRequest) LoadState() net.LoadState { return r.handle.LoadState() }
+func (r *StreamRequest) LoadState() net.LoadState {
+	if r.resolving != nil {
+		return r.resolving.LoadState()
+	}
+	return r.handle.LoadState()
+}
 
 // SetPriority changes the request's priority while it waits.
 func (r *StreamRequest) SetPriority(p net.RequestPriority) {
@@ -121,6 +127,10 @@ func (r *StreamRequest) Cancel() {
 		return
 	}
 	r.cb = nil
+	if r.resolving != nil {
+		r.resolving.Cancel()
+		r.resolving = nil
+	}
 	r.handle.Reset()
 	r.finish(int(net.ErrAborted))
 }
@@ -168,7 +178,18 @@ func (r *StreamRequest) doResolveProxy() int {
 	}
 	r.group = group
 	r.next = jobStateResolveProxyComplete
-	return r.factory.session.proxies.ResolveProxy(r.info.URL, &r.proxyInfo, r.onIOComplete, r.controller)
+	if r.info.LoadFlags&net.LoadBypassProxy != 0 {
+		r.proxyInfo = proxy.DirectInfo()
+		return net.OK
+	}
+	req, rv := r.factory.session.proxies.ResolveProxy(r.info.URL, &r.proxyInfo, func(rv int) {
+		r.resolving = nil
+		r.onIOComplete(rv)
+	}, r.controller)
+	if rv == net.IOPending {
+		r.resolving = req
+	}
+	return rv
 }
 
 func (r *StreamRequest) doResolveProxyComplete(rv int) int {
@@ -224,9 +245,30 @@ func (r *StreamRequest) doInitConnection() int {
 func (r *StreamRequest) doInitConnectionComplete(rv int) int {
 	r.job.EndEventWithNetErrorCode(netlog.EventHTTPStreamJobInitConnection, rv)
 	if rv != net.OK {
-		return rv
+		return r.reconsiderProxyAfterError(rv)
 	}
 	r.next = jobStateCreateStream
+	return net.OK
+}
+
+// reconsiderProxyAfterError moves to the next route of the proxy list
+// when the failure was the proxy's (Chromium's ReconsiderProxyAfterError):
+// the failed proxy is marked bad, and the request starts over with a new
+// job from the resolved list.
+func (r *StreamRequest) reconsiderProxyAfterError(rv int) int {
+	if r.info.LoadFlags&net.LoadBypassProxy != 0 {
+		return rv
+	}
+	ok, rv := proxy.CanFallOver(rv)
+	if !ok {
+		return rv
+	}
+	if !r.proxyInfo.Fallback(rv, r.factory.session.proxies.Now(), r.controller) {
+		return rv
+	}
+	r.handle.Reset()
+	r.job.EndEventWithNetErrorCode(netlog.EventHTTPStreamJob, rv)
+	r.next = jobStateResolveProxyComplete
 	return net.OK
 }
 

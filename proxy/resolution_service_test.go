@@ -16,7 +16,7 @@ func TestDirectServiceAnswersDirectSynchronously(t *testing.T) {
 	nl := netlog.NewSource(log, netlog.SourceHTTPStreamJobController)
 	u, _ := url.Parse("http://example.com/a")
 	var info Info
-	rv := NewDirectService().ResolveProxy(u, &info, func(int) { t.Error("callback ran") }, nl)
+	_, rv := NewDirectService().ResolveProxy(u, &info, func(int) { t.Error("callback ran") }, nl)
 	if rv != net.OK || !info.IsDirect() || info.String() != "DIRECT" || info.ChainString() != "[direct://]" {
 		t.Fatalf("rv %d, info %v %q %q", rv, info.IsDirect(), info, info.ChainString())
 	}

@@ -27,8 +27,10 @@ type Builder struct {
 	timeouts           socket.Timeouts
 	userAgent          string
 	resolverFactory    func(*net.Loop) dns.HostResolver
+	proxyConfig        *proxy.Config
 	proxyServer        proxy.Server
-	proxyBypass        proxy.BypassRules
+	proxyBypass        *proxy.BypassRules
+	pacTimeLimit       time.Duration
 	rootCAs            *x509.CertPool
 	insecure           bool
 	resolverOptions    dns.ManagerOptions
@@ -63,11 +65,38 @@ func (b *Builder) SetTimeouts(t socket.Timeouts) *Builder { b.timeouts = t; retu
 
 // SetProxy sends every request through server (see proxy.ParseServerURI),
 // except loopback and link-local destinations unless the bypass rules say
-// "<-loopback>". proxy.Direct() turns proxies off.
+// "<-loopback>". proxy.Direct() turns proxies off. SetProxyConfig takes
+// precedence.
 func (b *Builder) SetProxy(server proxy.Server) *Builder { b.proxyServer = server; return b }
 
-// SetProxyBypass sets the proxy bypass rules (see proxy.ParseBypassRules).
-func (b *Builder) SetProxyBypass(rules proxy.BypassRules) *Builder { b.proxyBypass = rules; return b }
+// SetProxyConfig sets the whole proxy configuration: manual rules (see
+// proxy.ParseRules), a PAC URL, auto-detection (WPAD), or one read from
+// the environment with proxy.ConfigFromEnv. The default is direct.
+func (b *Builder) SetProxyConfig(c proxy.Config) *Builder { b.proxyConfig = &c; return b }
+
+// SetProxyBypass sets the proxy bypass rules (see proxy.ParseBypassRules),
+// replacing those of the configuration.
+func (b *Builder) SetProxyBypass(rules proxy.BypassRules) *Builder { b.proxyBypass = &rules; return b }
+
+// SetPACTimeLimit bounds each run of a PAC script (default 5 s); a script
+// that runs longer fails, and the request goes direct unless the PAC is
+// mandatory.
+func (b *Builder) SetPACTimeLimit(d time.Duration) *Builder { b.pacTimeLimit = d; return b }
+
+// proxyConfigToUse merges SetProxyConfig, SetProxy and SetProxyBypass.
+func (b *Builder) proxyConfigToUse() proxy.Config {
+	cfg := proxy.DirectConfig()
+	switch {
+	case b.proxyConfig != nil:
+		cfg = *b.proxyConfig
+	case b.proxyServer.Scheme != proxy.SchemeInvalid && !b.proxyServer.IsDirect():
+		cfg.Rules = proxy.Rules{Type: proxy.RulesList, Single: proxy.List{{b.proxyServer}}}
+	}
+	if b.proxyBypass != nil {
+		cfg.Rules.Bypass = *b.proxyBypass
+	}
+	return cfg
+}
 
 // SetRootCAs sets the certificate authorities TLS trusts; nil means the
 // system's.
@@ -142,13 +171,14 @@ func (b *Builder) Build() (*Context, error) {
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
-	server := b.proxyServer
-	if server.Scheme == proxy.SchemeInvalid {
-		server = proxy.Direct()
-	}
+	pacFetcher := &pacFetcher{timeout: proxy.PACFetchTimeout}
+	proxyService := proxy.NewService(proxy.ServiceParams{
+		Loop: loop, NetLog: nl, Config: b.proxyConfigToUse(), Fetcher: pacFetcher,
+		Resolver: resolver, PACTimeLimit: b.pacTimeLimit,
+	})
 	session := http.NewSession(http.SessionParams{
 		Loop: loop, NetLog: nl, Resolver: resolver,
-		ProxyService: proxy.NewFixedService(server, b.proxyBypass),
+		ProxyService: proxyService,
 		Pools: socket.PoolManagerOptions{
 			MaxSockets: b.maxSockets, MaxSocketsPerGroup: b.maxSocketsPerGroup, MaxSocketsPerProxy: b.maxSocketsPerProxy,
 		},
@@ -166,6 +196,8 @@ func (b *Builder) Build() (*Context, error) {
 		userAgent: ua,
 		requests:  make(map[*Request]struct{}),
 	}
+	pacFetcher.ctx = c
+	c.pacFetcher = pacFetcher
 	return c, nil
 }
 
@@ -181,6 +213,8 @@ type Context struct {
 	session   *http.Session
 	factory   http.TransactionFactory
 	userAgent string
+	// pacFetcher downloads PAC files for the proxy service.
+	pacFetcher *pacFetcher
 
 	// Loop-owned.
 	requests map[*Request]struct{}

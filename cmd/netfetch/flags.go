@@ -57,12 +57,32 @@ Request:
                          0 makes the first redirect fail)
 
 Connections:
-  -x, --proxy URI        send requests through a proxy: http://, https://,
-                         socks4://, socks4a:// or socks5:// (socks:// is SOCKS5),
-                         with user:pass@ for its credentials; a bare host:port
-                         is an HTTP proxy. Loopback and link-local destinations
-                         go direct unless --proxy-bypass says <-loopback>
-      --proxy-bypass LIST  proxy bypass rules (so far only <-loopback>)
+  -x, --proxy RULES      proxy rules in Chromium's --proxy-server grammar: one
+                         list "URI[,URI...]" for every URL, or per scheme
+                         "http=URI;https=URI;socks=URI". URIs are http://,
+                         https://, socks4://, socks4a://, socks5:// (socks:// is
+                         SOCKS5) or direct://, with user:pass@ for credentials;
+                         a bare host:port is an HTTP proxy. Later URIs of a list
+                         are fallbacks, tried when a proxy fails
+      --proxy-bypass LIST  send matching URLs direct (Chromium's grammar, ","
+                         or ";" separated): host patterns with * and a port
+                         ("*.corp.example:8080", ".example.com"), scheme://
+                         prefixes, IP literals, CIDR blocks ("10.0.0.0/8",
+                         "fe80::/10"), <local> (names without a dot) and
+                         <-loopback>, which lets loopback and link-local
+                         destinations use the proxy (they go direct otherwise)
+      --pac-url URL      decide the proxy per URL with the PAC script at URL
+                         (http://, https://, file:// or data:); if it cannot be
+                         fetched or run, requests go direct
+      --pac-mandatory    with --pac-url or --proxy-auto-detect, fail requests
+                         (net::ERR_MANDATORY_PROXY_CONFIGURATION_FAILED) instead
+                         of going direct when the PAC script cannot be had
+      --proxy-auto-detect  look for a PAC script at http://wpad/wpad.dat (WPAD),
+                         before --pac-url if both are given
+      --no-proxy-env     ignore http_proxy, https_proxy, all_proxy and no_proxy
+                         (read, in lower or upper case, when no proxy flag is given)
+      --resolve-proxy    fetch nothing; print for each URL one line with the
+                         routes it would try, in PAC form ("PROXY h:p; DIRECT")
       --cacert FILE      also trust the CA certificates in FILE (PEM)
   -k, --insecure         do not verify TLS certificates
       --max-sockets-per-host N  at most N connections per host (default 6)
@@ -122,13 +142,18 @@ type options struct {
 	urlsFrom   string
 	urls       []string
 
-	proxy          string
-	proxyBypass    string
-	cacert         string
-	insecure       bool
-	maxPerHost     int
-	connectTimeout float64
-	maxTimeSecs    float64
+	proxy           string
+	proxyBypass     string
+	pacURL          string
+	pacMandatory    bool
+	proxyAutoDetect bool
+	noProxyEnv      bool
+	resolveProxy    bool
+	cacert          string
+	insecure        bool
+	maxPerHost      int
+	connectTimeout  float64
+	maxTimeSecs     float64
 
 	dnsServers    stringList
 	systemDNS     bool
@@ -140,8 +165,7 @@ type options struct {
 	body        []byte // nil when there is no -d
 	reqHeaders  []urlrequest.Header
 	captureMode netlog.CaptureMode
-	proxyServer proxy.Server
-	bypass      proxy.BypassRules
+	proxyConfig proxy.Config
 	rootCAs     *x509.CertPool
 	maxTime     time.Duration
 	nameservers []netip.AddrPort
@@ -209,6 +233,11 @@ func newFlagSet(o *options) *flag.FlagSet {
 	str(&o.urlsFrom, "", "urls-from")
 	str(&o.proxy, "", "x", "proxy")
 	str(&o.proxyBypass, "", "proxy-bypass", "noproxy")
+	str(&o.pacURL, "", "pac-url")
+	boolean(&o.pacMandatory, "pac-mandatory")
+	boolean(&o.proxyAutoDetect, "proxy-auto-detect")
+	boolean(&o.noProxyEnv, "no-proxy-env")
+	boolean(&o.resolveProxy, "resolve-proxy")
 	str(&o.cacert, "", "cacert")
 	boolean(&o.insecure, "k", "insecure")
 	fs.IntVar(&o.maxPerHost, "max-sockets-per-host", 0, "")
@@ -444,19 +473,9 @@ func (o *options) finishConnectionOptions() error {
 		return usagef("timeouts must not be negative")
 	}
 	o.maxTime = time.Duration(o.maxTimeSecs * float64(time.Second))
-	o.proxyServer = proxy.Direct()
-	if o.proxy != "" {
-		s, err := proxy.ParseServerURI(o.proxy, proxy.SchemeHTTP)
-		if err != nil {
-			return usagef("--proxy: %v", err)
-		}
-		o.proxyServer = s
+	if err := o.finishProxyOptions(os.Getenv); err != nil {
+		return err
 	}
-	bypass, err := proxy.ParseBypassRules(o.proxyBypass)
-	if err != nil {
-		return usagef("--proxy-bypass: %v", err)
-	}
-	o.bypass = bypass
 	if o.cacert != "" {
 		pem, err := os.ReadFile(o.cacert)
 		if err != nil {
@@ -503,5 +522,50 @@ func (o *options) finishResolverOptions() error {
 		}
 	}
 	o.rules = rules
+	return nil
+}
+
+// finishProxyOptions builds the proxy configuration: the proxy flags when
+// any is given, else the environment's variables (unless --no-proxy-env),
+// else direct. --proxy-bypass replaces any other bypass list.
+func (o *options) finishProxyOptions(getenv func(string) string) error {
+	cfg := proxy.DirectConfig()
+	explicit := o.proxy != "" || o.pacURL != "" || o.proxyAutoDetect
+	if o.proxy != "" {
+		rules, err := proxy.ParseRules(o.proxy)
+		if err != nil {
+			return usagef("--proxy: %v", err)
+		}
+		cfg.Rules = rules
+	}
+	if o.pacURL != "" {
+		u, err := proxy.ParsePACURL(o.pacURL)
+		if err != nil {
+			return usagef("--pac-url: %v", err)
+		}
+		cfg.PACURL = u
+	}
+	cfg.AutoDetect = o.proxyAutoDetect
+	if o.pacMandatory && !cfg.HasAutomaticSettings() {
+		return usagef("--pac-mandatory needs --pac-url or --proxy-auto-detect")
+	}
+	cfg.PACMandatory = o.pacMandatory
+	if !explicit && !o.noProxyEnv {
+		env, ok, err := proxy.ConfigFromEnv(getenv)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if ok {
+			cfg = env
+		}
+	}
+	if o.proxyBypass != "" {
+		bypass, err := proxy.ParseBypassRules(o.proxyBypass)
+		if err != nil {
+			return usagef("--proxy-bypass: %v", err)
+		}
+		cfg.Rules.Bypass = bypass
+	}
+	o.proxyConfig = cfg
 	return nil
 }

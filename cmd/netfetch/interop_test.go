@@ -201,7 +201,10 @@ func TestInteropCLIFlagsValidate(t *testing.T) {
 	os.WriteFile(bad, []byte("not a certificate"), 0o644)
 	for _, args := range [][]string{
 		{"--proxy", "ftp://x:1", "http://a/"},
-		{"--proxy-bypass", "*.example.com", "http://a/"},
+		{"--proxy-bypass", "10.0.0.0/33", "http://a/"},
+		{"--proxy", "http=a:99999", "http://a/"},
+		{"--pac-url", "ftp://x/p.pac", "http://a/"},
+		{"--pac-mandatory", "http://a/"},
 		{"--cacert", bad, "http://a/"},
 		{"--max-sockets-per-host", "-1", "http://a/"},
 	} {

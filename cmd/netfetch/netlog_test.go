@@ -16,8 +16,10 @@ import (
 )
 
 type netlogEvent struct {
-	Type   int `json:"type"`
-	Phase  int `json:"phase"`
+	Type  int `json:"type"`
+	Phase int `json:"phase"`
+	// Time is milliseconds on the log's clock, as a string (Chrome's form).
+	Time   string `json:"time"`
 	Source struct {
 		ID   int `json:"id"`
 		Type int `json:"type"`

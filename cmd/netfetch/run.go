@@ -70,8 +70,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		nl.AddObserver(fw, o.captureMode)
 	}
 	b := urlrequest.NewBuilder().
-		SetProxy(o.proxyServer).
-		SetProxyBypass(o.bypass).
+		SetProxyConfig(o.proxyConfig).
 		SetRootCAs(o.rootCAs).
 		SetInsecureSkipVerify(o.insecure).
 		SetMaxSocketsPerGroup(o.maxPerHost).
@@ -103,8 +102,12 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		defer f.stdout.close()
 	}
 	worst := outcomeOK
-	for _, oc := range f.fetchAll(ctx) {
-		worst = max(worst, oc)
+	if o.resolveProxy {
+		worst = f.resolveProxies(ctx, stdout)
+	} else {
+		for _, oc := range f.fetchAll(ctx) {
+			worst = max(worst, oc)
+		}
 	}
 	if f.stdout != nil && f.stdout.err != nil {
 		report("netfetch: writing output: %v\n", f.stdout.err)
