@@ -42,16 +42,17 @@ func (t *fakeTransaction) SetPriority(p net.RequestPriority) {
 }
 func (t *fakeTransaction) Close() { t.f.calls = append(t.f.calls, "Close") }
 
+// Without a backend every request passes through.
 func TestTransactionPassesThroughToTheNetwork(t *testing.T) {
 	network := &fakeNetwork{response: &http.ResponseInfo{}}
 	c := New(network, Normal)
 	tx := c.CreateTransaction(net.Medium)
-	if len(network.created) != 1 || network.created[0] != net.Medium {
-		t.Fatalf("network transactions created: %v", network.created)
-	}
 	u, _ := url.Parse("http://example.com/")
 	if rv := tx.Start(&http.RequestInfo{Method: "GET", URL: u}, func(int) {}, netlog.WithSource{}); rv != net.IOPending {
 		t.Fatalf("Start = %d", rv)
+	}
+	if len(network.created) != 1 || network.created[0] != net.Medium {
+		t.Fatalf("network transactions created: %v", network.created)
 	}
 	buf := make([]byte, 8)
 	if n := tx.Read(buf, func(int) {}); n != 4 || string(buf[:n]) != "body" {

@@ -31,6 +31,9 @@ type Builder struct {
 	proxyServer        proxy.Server
 	proxyBypass        *proxy.BypassRules
 	pacTimeLimit       time.Duration
+	cacheKind          cacheKind
+	cacheDir           string
+	cacheSize          int64
 	rootCAs            *x509.CertPool
 	insecure           bool
 	resolverOptions    dns.ManagerOptions
@@ -82,6 +85,46 @@ func (b *Builder) SetProxyBypass(rules proxy.BypassRules) *Builder { b.proxyBypa
 // that runs longer fails, and the request goes direct unless the PAC is
 // mandatory.
 func (b *Builder) SetPACTimeLimit(d time.Duration) *Builder { b.pacTimeLimit = d; return b }
+
+type cacheKind int
+
+const (
+	noCache cacheKind = iota
+	memoryCache
+	diskCache
+)
+
+// SetMemoryCache turns on an HTTP cache held in memory, at most maxBytes
+// (0: 10 MiB). By default a Context has no cache, as net/http has none.
+func (b *Builder) SetMemoryCache(maxBytes int64) *Builder {
+	b.cacheKind, b.cacheSize = memoryCache, maxBytes
+	return b
+}
+
+// SetDiskCache turns on an HTTP cache in dir, at most maxBytes (0: 80 MiB),
+// shared across runs. If dir cannot be used (another process holds it,
+// no permission), the Context runs without a cache and CacheError says
+// why.
+func (b *Builder) SetDiskCache(dir string, maxBytes int64) *Builder {
+	b.cacheKind, b.cacheDir, b.cacheSize = diskCache, dir, maxBytes
+	return b
+}
+
+// openCacheBackend makes the configured backend; a disk cache that cannot
+// be opened leaves none, and the reason.
+func (b *Builder) openCacheBackend() (cache.Backend, error) {
+	switch b.cacheKind {
+	case memoryCache:
+		return cache.NewMemoryBackend(b.cacheSize), nil
+	case diskCache:
+		d, err := cache.OpenDiskBackend(b.cacheDir, b.cacheSize)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	return nil, nil
+}
 
 // proxyConfigToUse merges SetProxyConfig, SetProxy and SetProxyBypass.
 func (b *Builder) proxyConfigToUse() proxy.Config {
@@ -186,13 +229,17 @@ func (b *Builder) Build() (*Context, error) {
 		SSL:       &socket.SSLConfig{RootCAs: b.rootCAs, Insecure: b.insecure},
 		UserAgent: ua,
 	})
+	backend, cacheErr := b.openCacheBackend()
 	c := &Context{
-		loop:      loop,
-		netLog:    nl,
-		resolver:  resolver,
-		manager:   manager,
-		session:   session,
-		factory:   cache.New(http.NewNetworkLayer(session), cache.Normal),
+		cacheErr: cacheErr,
+		loop:     loop,
+		netLog:   nl,
+		resolver: resolver,
+		manager:  manager,
+		session:  session,
+		httpCache: cache.NewHttpCache(cache.Params{
+			Loop: loop, NetLog: nl, Network: http.NewNetworkLayer(session), Mode: cache.Normal, Backend: backend,
+		}),
 		userAgent: ua,
 		requests:  make(map[*Request]struct{}),
 	}
@@ -211,7 +258,9 @@ type Context struct {
 	resolver  dns.HostResolver
 	manager   *dns.HostResolverManager // nil with a custom resolver
 	session   *http.Session
-	factory   http.TransactionFactory
+	httpCache *cache.HttpCache
+	// cacheErr says why the configured disk cache is not in use.
+	cacheErr  error
 	userAgent string
 	// pacFetcher downloads PAC files for the proxy service.
 	pacFetcher *pacFetcher
@@ -229,7 +278,12 @@ func (c *Context) NetLog() *netlog.NetLog { return c.netLog }
 
 // TransactionFactory returns the factory requests take transactions from
 // (the HTTP cache).
-func (c *Context) TransactionFactory() http.TransactionFactory { return c.factory }
+func (c *Context) TransactionFactory() http.TransactionFactory { return c.httpCache }
+
+// CacheError is why the disk cache asked for with SetDiskCache is not in
+// use (the directory is locked by another process, or cannot be written),
+// or nil.
+func (c *Context) CacheError() error { return c.cacheErr }
 
 // PolledData collects the state netlog-viewer shows beside the events
 // (proxy settings, socket pools, HTTP/2 sessions), for
@@ -240,6 +294,7 @@ func (c *Context) PolledData() netlog.Params {
 		p = c.session.ProxyService().PolledData()
 		p["socketPoolInfo"] = c.session.SocketPoolInfo()
 		p["spdySessionInfo"] = c.session.H2SessionPool().Info()
+		p["httpCacheInfo"] = c.httpCache.Info()
 		if c.manager != nil {
 			p["hostResolverInfo"] = c.manager.NetLogInfo()
 		}
@@ -261,6 +316,7 @@ func (c *Context) Close() {
 			r.fail(int(net.ErrAborted))
 		}
 		c.session.Close()
+		c.httpCache.Close()
 	})
 	c.loop.Shutdown()
 }

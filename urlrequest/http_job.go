@@ -46,7 +46,7 @@ func (j *httpJob) start() {
 	}
 	j.info.Headers.SetIfMissing("User-Agent", r.ctx.userAgent)
 	j.info.Headers.SetIfMissing("Accept", "*/*")
-	j.tx = r.ctx.factory.CreateTransaction(r.priority)
+	j.tx = r.ctx.httpCache.CreateTransaction(r.priority)
 	rv := j.tx.Start(&j.info, j.onStartCompleted, r.nl)
 	if rv != net.IOPending {
 		// Delegates never hear from inside the call that started them.

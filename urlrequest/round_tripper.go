@@ -6,6 +6,8 @@ import (
 	gohttp "net/http"
 	"strconv"
 	"strings"
+
+	"github.com/netfetch/netfetch/net"
 )
 
 // RoundTripper returns an http.RoundTripper that sends requests through the
@@ -42,6 +44,11 @@ func (t roundTripper) RoundTrip(req *gohttp.Request) (*gohttp.Response, error) {
 		}
 	}
 	resp, err := t.c.Fetch(req.Context(), fr)
+	if errors.Is(err, net.ErrCacheMiss) {
+		// RFC 9111 §5.2.1.7: only-if-cached with nothing stored is a 504.
+		closeBody(req)
+		return gatewayTimeout(req), nil
+	}
 	if err != nil {
 		closeBody(req)
 		return nil, fmt.Errorf("netfetch: %s %s: %w", req.Method, req.URL, err)
@@ -79,6 +86,15 @@ func (t roundTripper) RoundTrip(req *gohttp.Request) (*gohttp.Response, error) {
 		resp.Body.Close()
 	}
 	return out, nil
+}
+
+// gatewayTimeout is the response of a cache that may not ask the origin.
+func gatewayTimeout(req *gohttp.Request) *gohttp.Response {
+	return &gohttp.Response{
+		Status: "504 Gateway Timeout", StatusCode: gohttp.StatusGatewayTimeout,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: gohttp.Header{"Content-Length": {"0"}}, Body: gohttp.NoBody, Request: req,
+	}
 }
 
 func closeBody(req *gohttp.Request) {

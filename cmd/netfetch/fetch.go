@@ -92,6 +92,7 @@ func (f *fetcher) fetchOne(ctx context.Context, i int) outcome {
 		Headers:      f.o.reqHeaders,
 		Body:         f.o.body,
 		MaxRedirects: f.o.maxRedirects(),
+		LoadFlags:    f.o.loadFlags,
 	}
 	resp, err := f.uc.Fetch(ctx, req)
 	if err != nil {

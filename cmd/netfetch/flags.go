@@ -9,10 +9,12 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/netfetch/netfetch/dns"
+	"github.com/netfetch/netfetch/net"
 	"github.com/netfetch/netfetch/netlog"
 	"github.com/netfetch/netfetch/proxy"
 	"github.com/netfetch/netfetch/urlrequest"
@@ -100,6 +102,19 @@ Host resolution:
       --resolve HOST:PORT:ADDR[,ADDR]  curl's fixed answers (repeatable)
       --no-host-cache    do not cache host resolutions
 
+HTTP cache (none unless one of the first two is given):
+      --cache-dir DIR    keep an HTTP cache in DIR, shared across runs (RFC 9111
+                         rules, as Chromium's cache); if DIR is in use by another
+                         netfetch or cannot be written, run without it
+      --cache memory     keep an HTTP cache in memory for this run
+      --cache-size BYTES limit the cache (default 80 MiB on disk, 10 MiB in memory;
+                         K, M and G suffixes allowed)
+      --cache-only       answer from the cache only; a URL not in it fails with
+                         net::ERR_CACHE_MISS (-400)
+      --no-cache         do not read the cache, but store what comes back
+      --revalidate       ask the origin whether each cached response is still
+                         good (a conditional request) before using it
+
 Running:
       --parallel N       fetch at most N URLs at once (default: the number of
                          URLs, at most 50)
@@ -161,6 +176,13 @@ type options struct {
 	resolves      stringList
 	noHostCache   bool
 
+	cacheDir     string
+	cacheKind    string
+	cacheSizeArg string
+	cacheOnly    bool
+	noCache      bool
+	revalidate   bool
+
 	// Derived by finish.
 	body        []byte // nil when there is no -d
 	reqHeaders  []urlrequest.Header
@@ -170,6 +192,8 @@ type options struct {
 	maxTime     time.Duration
 	nameservers []netip.AddrPort
 	rules       dns.HostResolverRules
+	cacheSize   int64
+	loadFlags   net.LoadFlags
 }
 
 // stringList is a flag.Value that collects every occurrence of a repeatable
@@ -249,6 +273,12 @@ func newFlagSet(o *options) *flag.FlagSet {
 	str(&o.resolverRules, "", "host-resolver-rules")
 	list(&o.resolves, "resolve")
 	boolean(&o.noHostCache, "no-host-cache")
+	str(&o.cacheDir, "", "cache-dir")
+	str(&o.cacheKind, "", "cache")
+	str(&o.cacheSizeArg, "", "cache-size")
+	boolean(&o.cacheOnly, "cache-only")
+	boolean(&o.noCache, "no-cache")
+	boolean(&o.revalidate, "revalidate")
 	return fs
 }
 
@@ -476,6 +506,9 @@ func (o *options) finishConnectionOptions() error {
 	if err := o.finishProxyOptions(os.Getenv); err != nil {
 		return err
 	}
+	if err := o.finishCacheOptions(); err != nil {
+		return err
+	}
 	if o.cacert != "" {
 		pem, err := os.ReadFile(o.cacert)
 		if err != nil {
@@ -568,4 +601,55 @@ func (o *options) finishProxyOptions(getenv func(string) string) error {
 	}
 	o.proxyConfig = cfg
 	return nil
+}
+
+// finishCacheOptions checks the cache flags and turns them into a size and
+// load flags.
+func (o *options) finishCacheOptions() error {
+	switch {
+	case o.cacheKind != "" && o.cacheKind != "memory":
+		return usagef("--cache takes \"memory\", not %q (use --cache-dir DIR for a disk cache)", o.cacheKind)
+	case o.cacheKind != "" && o.cacheDir != "":
+		return usagef("--cache memory and --cache-dir cannot be combined")
+	case o.cacheOnly && o.noCache:
+		return usagef("--cache-only and --no-cache cannot be combined")
+	}
+	if o.cacheSizeArg != "" {
+		n, err := parseByteSize(o.cacheSizeArg)
+		if err != nil {
+			return usagef("--cache-size: %v", err)
+		}
+		o.cacheSize = n
+	}
+	if o.cacheOnly {
+		o.loadFlags |= net.LoadOnlyFromCache
+	}
+	if o.noCache {
+		o.loadFlags |= net.LoadBypassCache
+	}
+	if o.revalidate {
+		o.loadFlags |= net.LoadValidateCache
+	}
+	return nil
+}
+
+// parseByteSize reads "1048576", "512K", "80M" or "1G" (powers of 1024).
+func parseByteSize(s string) (int64, error) {
+	mult := int64(1)
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	}
+	if mult > 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a positive size in bytes", s)
+	}
+	return n * mult, nil
 }

@@ -80,6 +80,12 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if o.noHostCache {
 		b.SetHostCache(0)
 	}
+	switch {
+	case o.cacheDir != "":
+		b.SetDiskCache(o.cacheDir, o.cacheSize)
+	case o.cacheKind == "memory":
+		b.SetMemoryCache(o.cacheSize)
+	}
 	if o.connectTimeout > 0 {
 		b.SetConnectTimeout(time.Duration(o.connectTimeout * float64(time.Second)))
 	}
@@ -96,6 +102,12 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return outcomeNetFailed.exitCode()
 	}
 
+	if err := uc.CacheError(); err != nil {
+		// A locked or unwritable cache directory is not fatal: the run
+		// goes on without the disk cache, as a second browser profile
+		// user would.
+		report("netfetch: --cache-dir: %v; running without the disk cache\n", err)
+	}
 	f := &fetcher{o: o, uc: uc, userAgent: urlrequest.DefaultUserAgent, stderr: errOut}
 	if o.output == "" && o.outputDir == "" || o.output == "-" {
 		f.stdout = newOrderedStdout(ctx, stdout, len(o.urls))

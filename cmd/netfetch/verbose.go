@@ -32,10 +32,12 @@ func verboseReport(req *urlrequest.FetchRequest, resp *urlrequest.Response, user
 	for _, next := range resp.URLChain[1:] {
 		fmt.Fprintf(&b, "* Redirected to %s\n", next)
 	}
+	if line := cacheLine(resp.Info); line != "" {
+		b.WriteString(line)
+	}
 	switch info := resp.Info; {
 	case info == nil:
-	case info.WasCached:
-		b.WriteString("* Served from the HTTP cache\n")
+	case info.CacheEntryStatus == nethttp.CacheEntryUsed:
 	case info.ConnectionReused:
 		fmt.Fprintf(&b, "* Re-used an existing connection to %s\n", info.RemoteEndpoint)
 	default:
@@ -94,4 +96,24 @@ func hostHeader(u *url.URL) string {
 		return u.Hostname()
 	}
 	return u.Host
+}
+
+// cacheLine says where the response came from when a cache is in use:
+// the cache alone, the cache after the origin confirmed it (304), or the
+// network.
+func cacheLine(info *nethttp.ResponseInfo) string {
+	if info == nil {
+		return ""
+	}
+	switch info.CacheEntryStatus {
+	case nethttp.CacheEntryUsed:
+		return "* Cache: served from the cache (no request to the origin)\n"
+	case nethttp.CacheEntryValidated:
+		return "* Cache: revalidated with the origin (304 Not Modified), body from the cache\n"
+	case nethttp.CacheEntryUpdated:
+		return "* Cache: stale entry replaced by the network response\n"
+	case nethttp.CacheEntryNotInCache, nethttp.CacheEntryCantConditionalize:
+		return "* Cache: not in the cache; from the network\n"
+	}
+	return ""
 }
