@@ -261,7 +261,10 @@ func (t *Transaction) openEvent() netlog.EventType {
 func (t *Transaction) doOpenEntry() int {
 	t.next = txOpenEntryComplete
 	if t.mode == modeWrite {
-		// LOAD_BYPASS_CACHE: never read; the response replaces the entry.
+		// LOAD_BYPASS_CACHE: never read; the response replaces the entry,
+		// which is created when its body is complete.
+		t.nl.BeginEvent(netlog.EventHTTPCacheCreateEntry, nil)
+		t.nl.EndEvent(netlog.EventHTTPCacheCreateEntry, nil)
 		return net.OK
 	}
 	t.nl.BeginEvent(t.openEvent(), nil)

@@ -73,19 +73,29 @@ func TestCacheFlags(t *testing.T) {
 	if r.stdout != "cached:/x" || all.Load() != 1 {
 		t.Fatalf("--cache-only hit: %q (origin saw %d)", r.stdout, all.Load())
 	}
-	r = netfetch(t, "--cache-dir", dir, "--revalidate", "-v", base+"/x")
+	logPath := filepath.Join(t.TempDir(), "revalidate.json")
+	r = netfetch(t, "--cache-dir", dir, "--revalidate", "-v", "--netlog", logPath, base+"/x")
 	expectCode(t, r, 0)
 	if r.stdout != "cached:/x" || conditional.Load() != 1 || !strings.Contains(r.stderr, "revalidated with the origin (304") {
 		t.Fatalf("--revalidate: %q, %d conditional\n%s", r.stdout, conditional.Load(), r.stderr)
 	}
-	expectCode(t, netfetch(t, "--cache-dir", dir, "--no-cache", base+"/x"), 0)
-	if all.Load() != 3 || conditional.Load() != 1 {
-		t.Fatalf("--no-cache: origin saw %d (%d conditional)", all.Load(), conditional.Load())
+	readNetLog(t, logPath).require(t, "HTTP_CACHE_OPEN_OR_CREATE_ENTRY", "HTTP_CACHE_WRITE_INFO", "HTTP_CACHE_READ_DATA")
+	logPath = filepath.Join(t.TempDir(), "no-cache.json")
+	expectCode(t, netfetch(t, "--cache-dir", dir, "--no-cache", "--netlog", logPath, base+"/x"), 0)
+	readNetLog(t, logPath).require(t, "HTTP_CACHE_CREATE_ENTRY", "HTTP_CACHE_WRITE_DATA", "ENTRY_WRITE_DATA")
+	// A POST invalidates the stored GET.
+	logPath = filepath.Join(t.TempDir(), "post.json")
+	expectCode(t, netfetch(t, "--cache-dir", dir, "-d", "x", "--netlog", logPath, base+"/x"), 0)
+	readNetLog(t, logPath).require(t, "HTTP_CACHE_DOOM_ENTRY")
+	expectCode(t, netfetch(t, "--cache-dir", dir, "--cache-only", base+"/x"), 1)
+	expectCode(t, netfetch(t, "--cache-dir", dir, base+"/x"), 0)
+	if all.Load() != 5 || conditional.Load() != 1 {
+		t.Fatalf("origin saw %d (%d conditional), want 5 (1)", all.Load(), conditional.Load())
 	}
 	// An in-memory cache serves repeats within one run.
 	r = netfetch(t, "--cache", "memory", "--parallel", "1", base+"/m", base+"/m", base+"/m")
 	expectCode(t, r, 0)
-	if r.stdout != "cached:/mcached:/mcached:/m" || all.Load() != 4 {
+	if r.stdout != "cached:/mcached:/mcached:/m" || all.Load() != 6 {
 		t.Fatalf("--cache memory: %q, origin saw %d", r.stdout, all.Load())
 	}
 	for _, args := range [][]string{
