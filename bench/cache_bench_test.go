@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -80,32 +79,12 @@ func netfetchCacheGetter(b *testing.B, url string, size int, disk bool) getter {
 		}
 		n, err := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		return checkSize(resp.StatusCode, n, err, size)
+		return checkSize(resp.StatusCode, n, err, int64(size))
 	}
 }
 
 func httpcacheGetter(url string, size int, cache httpcache.Cache) getter {
-	client := &http.Client{Transport: httpcache.NewTransport(cache)}
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		n, err := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return checkSize(resp.StatusCode, n, err, size)
-	}
-}
-
-func checkSize(status int, n int64, err error, size int) error {
-	if err != nil || status != 200 || n != int64(size) {
-		return fmt.Errorf("status %d, %d bytes, %v", status, n, err)
-	}
-	return nil
+	return clientGetter(&http.Client{Transport: httpcache.NewTransport(cache)}, url, int64(size))
 }
 
 func BenchmarkCacheHit(b *testing.B) {

@@ -69,8 +69,12 @@ func newNetHTTP(url string, idleConns int) (getter, func(), error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = idleConns
 	tr.MaxIdleConns = max(tr.MaxIdleConns, idleConns)
-	client := &http.Client{Transport: tr}
-	get := func(ctx context.Context) error {
+	return clientGetter(&http.Client{Transport: tr}, url, bodySize), tr.CloseIdleConnections, nil
+}
+
+// clientGetter GETs url with client and checks for a size-byte body.
+func clientGetter(client *http.Client, url string, size int64) getter {
+	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return err
@@ -81,21 +85,23 @@ func newNetHTTP(url string, idleConns int) (getter, func(), error) {
 		}
 		n, err := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		return checkBody(resp.StatusCode, n, err)
+		return checkSize(resp.StatusCode, n, err, size)
 	}
-	return get, tr.CloseIdleConnections, nil
 }
 
 // checkBody makes sure a client really fetched the whole body: a benchmark
 // of failures would be fast and meaningless.
-func checkBody(status int, n int64, err error) error {
+func checkBody(status int, n int64, err error) error { return checkSize(status, n, err, bodySize) }
+
+// checkSize is checkBody for a body of size bytes.
+func checkSize(status int, n int64, err error, size int64) error {
 	switch {
 	case err != nil:
 		return err
 	case status != http.StatusOK:
 		return fmt.Errorf("status %d", status)
-	case n != bodySize:
-		return fmt.Errorf("body of %d bytes, want %d", n, bodySize)
+	case n != size:
+		return fmt.Errorf("body of %d bytes, want %d", n, size)
 	}
 	return nil
 }

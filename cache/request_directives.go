@@ -284,35 +284,11 @@ func ccDeltaSeconds(s string) (time.Duration, bool) {
 // elements are dropped.
 func ccSplitList(v string) []string {
 	var out []string
-	add := func(el string) {
-		if el = ccTrimLWS(el); el != "" {
+	for _, el := range http.SplitValues(v) {
+		if el != "" {
 			out = append(out, el)
 		}
 	}
-	start := 0
-	inQuote, escaped := false, false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if inQuote {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inQuote = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inQuote = true
-		case ',':
-			add(v[start:i])
-			start = i + 1
-		}
-	}
-	add(v[start:])
 	return out
 }
 

@@ -466,6 +466,11 @@ func rhSplitValues(out []string, v string) []string {
 	return append(out, rhTrimLWS(v[start:]))
 }
 
+// SplitValues splits a header value on the commas that separate its
+// elements (not those inside quoted strings), trimming each; empty
+// elements are kept.
+func SplitValues(v string) []string { return rhSplitValues(nil, v) }
+
 // ContentLength returns the Content-Length, or -1 when it is absent, empty,
 // negative, signed with '+', not a decimal number or too large for int64.
 // Only the first value counts; Validate rejects differing duplicates.

@@ -100,39 +100,38 @@ var shExpMatch, weekdayRange, dateRange, timeRange;
 		return -1;
 	}
 
+	// trailingGMT reads the optional last "GMT" of the range functions:
+	// how many other arguments there are, and whether it was given.
+	function trailingGMT(args) {
+		var gmt = args[args.length - 1] == 'GMT';
+		return {argc: gmt ? args.length - 1 : args.length, gmt: gmt};
+	}
+
 	function inRange(start, end, t) {
 		return start <= end ? start <= t && t <= end : t <= end || t >= start;
 	}
 
 	weekdayRange = function weekdayRange() {
-		var argc = arguments.length;
-		if (argc < 1) {
+		if (arguments.length < 1) {
 			return false;
 		}
+		var g = trailingGMT(arguments), argc = g.argc, gmt = g.gmt;
 		var now = clock();
-		var gmt = arguments[argc - 1] == 'GMT';
-		if (gmt) {
-			argc--;
-		}
 		var today = new D(now[gmt ? 1 : 0]).getUTCDay();
 		var first = indexOfName(DAYS, arguments[0]);
 		var last = argc == 2 ? indexOfName(DAYS, arguments[1]) : first;
 		if (first < 0 || last < 0) {
 			return false;
 		}
-		return first <= last ? first <= today && today <= last : today >= first || today <= last;
+		return inRange(first, last, today);
 	};
 
 	dateRange = function dateRange() {
-		var argc = arguments.length;
-		if (argc < 1) {
+		if (arguments.length < 1) {
 			return false;
 		}
+		var g = trailingGMT(arguments), argc = g.argc, gmt = g.gmt;
 		var now = clock();
-		var gmt = arguments[argc - 1] == 'GMT';
-		if (gmt) {
-			argc--;
-		}
 		var local = new D(now[0]), cur = new D(now[gmt ? 1 : 0]);
 		var n;
 		if (argc == 1) {
@@ -170,15 +169,11 @@ var shExpMatch, weekdayRange, dateRange, timeRange;
 	};
 
 	timeRange = function timeRange() {
-		var argc = arguments.length;
-		if (argc < 1) {
+		if (arguments.length < 1) {
 			return false;
 		}
+		var g = trailingGMT(arguments), argc = g.argc, gmt = g.gmt;
 		var now = clock();
-		var gmt = arguments[argc - 1] == 'GMT';
-		if (gmt) {
-			argc--;
-		}
 		var t = now[gmt ? 1 : 0];
 		var hour = new D(t).getUTCHours();
 		if (argc == 1) {
