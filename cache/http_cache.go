@@ -48,8 +48,11 @@ type HttpCache struct {
 	// inline says the backend never blocks (memory), so its calls run on
 	// the loop rather than in a goroutine.
 	inline bool
-	active map[string]*activeEntry
-	closed bool
+	// The NetLog source and event of an entry: memory or disk.
+	entrySource netlog.SourceType
+	entryEvent  netlog.EventType
+	active      map[string]*activeEntry
+	closed      bool
 }
 
 // activeEntry is the per-key lock (Chromium's ActiveEntry, reduced to one
@@ -78,8 +81,12 @@ func NewHttpCache(p Params) *HttpCache {
 	if p.NetLog == nil {
 		p.NetLog = netlog.New()
 	}
-	_, inline := p.Backend.(inlineBackend)
-	return &HttpCache{params: p, inline: inline, active: map[string]*activeEntry{}}
+	c := &HttpCache{params: p, active: map[string]*activeEntry{},
+		entrySource: netlog.SourceDiskCacheEntry, entryEvent: netlog.EventDiskCacheEntryImpl}
+	if _, c.inline = p.Backend.(inlineBackend); c.inline {
+		c.entrySource, c.entryEvent = netlog.SourceMemoryCacheEntry, netlog.EventDiskCacheMemEntryImpl
+	}
+	return c
 }
 
 // New returns a cache without a backend: every request passes through to

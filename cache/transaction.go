@@ -293,14 +293,10 @@ func (t *Transaction) openEntrySource(created bool) {
 	if t.hasEntrySrc {
 		return
 	}
-	st, et := netlog.SourceDiskCacheEntry, netlog.EventDiskCacheEntryImpl
-	if t.cache.inline {
-		st, et = netlog.SourceMemoryCacheEntry, netlog.EventDiskCacheMemEntryImpl
-	}
-	t.entrySrc = netlog.NewSource(t.cache.params.NetLog, st)
+	t.entrySrc = netlog.NewSource(t.cache.params.NetLog, t.cache.entrySource)
 	t.hasEntrySrc = true
 	key := t.entryKey
-	t.entrySrc.BeginEvent(et, func(netlog.CaptureMode) netlog.Params { return netlog.Params{"created": created, "key": key} })
+	t.entrySrc.BeginEvent(t.cache.entryEvent, func(netlog.CaptureMode) netlog.Params { return netlog.Params{"created": created, "key": key} })
 }
 
 func (t *Transaction) closeEntrySource() {
@@ -308,12 +304,8 @@ func (t *Transaction) closeEntrySource() {
 		return
 	}
 	t.hasEntrySrc = false
-	et := netlog.EventDiskCacheEntryImpl
-	if t.cache.inline {
-		et = netlog.EventDiskCacheMemEntryImpl
-	}
 	t.entrySrc.AddEvent(netlog.EventEntryClose, nil)
-	t.entrySrc.EndEvent(et, nil)
+	t.entrySrc.EndEvent(t.cache.entryEvent, nil)
 }
 
 func (t *Transaction) doOpenEntryComplete(int) int {
@@ -518,13 +510,8 @@ func (t *Transaction) Read(buf []byte, cb net.CompletionCallback) int {
 		return t.readFromEntry(buf)
 	}
 	rv := t.network.Read(buf, func(rv int) {
-		rv = t.onNetworkRead(rv)
-		if rv == net.IOPending {
-			return
-		}
-		if cb := t.readCB; cb != nil {
-			t.readCB = nil
-			cb(rv)
+		if rv = t.onNetworkRead(rv); rv != net.IOPending {
+			t.completeRead(rv)
 		}
 	})
 	t.readBuf = buf
@@ -537,6 +524,14 @@ func (t *Transaction) Read(buf []byte, cb net.CompletionCallback) int {
 		t.readCB = cb
 	}
 	return rv
+}
+
+// completeRead ends a Read that returned IOPending.
+func (t *Transaction) completeRead(rv int) {
+	if cb := t.readCB; cb != nil {
+		t.readCB = nil
+		cb(rv)
+	}
 }
 
 func (t *Transaction) readFromEntry(buf []byte) int {
@@ -722,9 +717,7 @@ func backendCall[T any](t *Transaction, work func(Backend) (T, error), done func
 		rv := done(v, err)
 		if t.readCB != nil {
 			// A body read was waiting for the entry to be stored.
-			cb := t.readCB
-			t.readCB = nil
-			cb(rv)
+			t.completeRead(rv)
 			return
 		}
 		t.onIOComplete(rv)
